@@ -1,0 +1,43 @@
+#pragma once
+// The streaming filter protocol of relay-filter(7), version 1: spool-run keeps one filter
+// process for many messages. spool-run sets RELAY_FILTER_PROTOCOL=1 in the filter's
+// environment; a filter that sees it speaks this protocol on stdin/stdout instead of
+// filtering one message.
+//
+//   spool-run -> filter:  "relay-filter 1\n"                          once, at start
+//   filter -> spool-run:  "relay-filter 1\n"                          once, the answer
+//   spool-run -> filter:  "<envelope-length> <message-length>\n" ENVELOPE MESSAGE   per message
+//   filter -> spool-run:  "<code> <message-length> <reason>\n" MESSAGE            per message
+//
+// ENVELOPE is the relay-spool(5) envelope text (name=value lines, ending with an empty line).
+// code is an exit code of the toolkit: 0 the new MESSAGE replaces the old one and the message
+// moves on; 75 leaves it for a later run; anything else moves it to hold/ with reason.
+// message-length is 0 unless code is 0. reason is one line of text (may be empty).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "relay/envelope.hpp"
+
+namespace relay::filter {
+
+inline constexpr const char* kProtocolEnv = "RELAY_FILTER_PROTOCOL";
+inline constexpr int kProtocolVersion = 1;
+inline constexpr uint64_t kMaxFrame = 1ull << 30;  // 1 GiB: larger lengths are a protocol error
+
+struct Verdict {
+  int code = 0;            // exit-code table
+  std::string reason;      // one line
+  std::string message;     // the new message when code == 0
+};
+
+// True when this process was started by spool-run in streaming mode.
+bool streaming_requested();
+
+// The filter side: answers the handshake, then calls handle for each message until stdin
+// ends. Returns the exit code for the process (0 at a clean end of input, 76 on a framing
+// error). handle's exceptions become a verdict of 75 for that message, never a lost message.
+int serve(const std::function<Verdict(const Envelope& envelope, const std::string& message)>& handle);
+
+}  // namespace relay::filter

@@ -1,0 +1,167 @@
+#pragma once
+// The spool contract of relay-spool(5), implemented once. A message is one file: its text
+// envelope, an empty line, then the message bytes exactly as received. Files are written
+// under tmp/, fsynced, renamed into a stage, and the stage directory fsynced: rename is the
+// only state change. A processor claims a file by locking it and renaming it into active/
+// (as "ID:ORIGIN"); a loser of that race moves on. While a file sits in deferred/ its mtime is
+// its next-attempt time, so a scan never opens envelopes.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/clock.hpp"
+#include "relay/envelope.hpp"
+
+namespace relay {
+
+enum class Stage { kTmp, kIncoming, kOutgoing, kActive, kDeferred, kHold, kFailed, kSent };
+inline constexpr Stage kAllStages[] = {Stage::kTmp,      Stage::kIncoming, Stage::kOutgoing,
+                                       Stage::kActive,   Stage::kDeferred, Stage::kHold,
+                                       Stage::kFailed,   Stage::kSent};
+std::string_view to_string(Stage stage);
+std::optional<Stage> parse_stage(std::string_view name);
+
+// A queue id: "<seconds>.<micros>.<pid>_<counter>.<host>", sorting by arrival time.
+bool valid_id(std::string_view id);
+
+// One directory entry of a stage, from readdir and one fstatat: no file is opened.
+struct SpoolEntry {
+  std::string id;
+  Stage stage;
+  Stage origin = Stage::kActive;  // for active/ entries: the stage the claimer took it from
+  int64_t mtime = 0;              // in deferred/: the next-attempt time
+  int64_t ctime = 0;              // last rename: when it entered its stage
+  off_t size = 0;                 // file size (envelope and message)
+};
+
+class Spool;
+
+// A claimed message: locked and in active/. Destroying a claim that was neither finished
+// nor removed puts the message back where it came from.
+class Claim {
+ public:
+  Claim(Claim&& other) noexcept;
+  Claim& operator=(Claim&&) = delete;
+  ~Claim();
+
+  const std::string& id() const { return id_; }
+  Stage origin() const { return origin_; }
+  Envelope& envelope() { return envelope_; }
+  const std::string& message();   // read on first use
+
+  // Replaces the file durably (the lock is kept): after a filter or a delivery attempt.
+  void rewrite(const Envelope& envelope, std::string_view message);
+  void rewrite_envelope(const Envelope& envelope);  // same message bytes
+  // Moves the message on; next_attempt sets the mtime (for deferred/).
+  void finish(Stage to, int64_t next_attempt = 0);
+  // Puts the message back in the stage it came from, unchanged.
+  void release();
+  void remove();
+
+ private:
+  friend class Spool;
+  Claim(Spool& spool, std::string id, Stage origin, int fd, Envelope envelope, size_t body_offset);
+  std::string active_name() const;
+
+  Spool* spool_;
+  std::string id_;
+  Stage origin_;
+  int fd_;
+  Envelope envelope_;
+  size_t body_offset_;
+  std::optional<std::string> message_;
+  bool open_ = true;
+};
+
+struct LoadedMessage {
+  Envelope envelope;
+  std::string message;
+};
+
+class Spool {
+ public:
+  // Opens an existing spool; Failure(kExitTemporary or kExitConfig) when it is missing or broken.
+  explicit Spool(std::string root);
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Creates the root and every stage directory (mode 0750 unless they exist).
+  static void create(const std::string& root);
+
+  const std::string& root() const { return root_; }
+  std::string path(Stage stage, std::string_view name) const;
+
+  std::string new_id(Timestamp now);
+
+  // Writes envelope and message durably into the stage and returns the id (envelope.id is set
+  // when empty). On failure nothing is left behind; the Failure says whether the disk was full.
+  std::string deposit(Stage stage, Envelope envelope, std::string_view message, int64_t mtime = 0);
+
+  // A message written as it arrives (smtp-listen DATA): the envelope first, then chunks.
+  class Writer {
+   public:
+    Writer(Spool& spool, Envelope envelope);
+    Writer(Writer&&) noexcept;
+    ~Writer();  // aborts when not committed
+    void write(std::string_view chunk);
+    uint64_t message_size() const { return size_; }
+    const std::string& id() const { return id_; }
+    // fsync, rename into the stage, fsync the stage: after this the message is safe.
+    void commit(Stage stage);
+    void abort();
+
+   private:
+    void flush_buffer();
+    Spool* spool_;
+    std::string id_;
+    int fd_ = -1;
+    std::string buffer_;
+    uint64_t size_ = 0;
+  };
+
+  // Claims a message of a stage; nullopt when another process got it first.
+  std::optional<Claim> claim(Stage from, const std::string& id);
+
+  // Entries of a stage in id (arrival) order, without opening any file.
+  std::vector<SpoolEntry> list(Stage stage) const;
+  // The same, unsorted, one callback per entry: memory does not grow with the stage.
+  void scan(Stage stage, const std::function<void(const SpoolEntry&)>& visit) const;
+
+  // Reads only the envelope (the first few KB of the file). nullopt if the file is gone.
+  std::optional<Envelope> read_envelope(Stage stage, const std::string& id) const;
+  std::optional<LoadedMessage> load(Stage stage, const std::string& id) const;
+  // Finds which stage holds id (not tmp/); active/ entries are found by their id too.
+  std::optional<SpoolEntry> find(const std::string& id) const;
+
+  // Moves a message that nobody holds from one stage to another (spool-ctl hold/release).
+  // false when it was not there (someone else moved it).
+  bool move(Stage from, const std::string& id, Stage to, int64_t mtime = 0);
+  bool remove(Stage stage, const std::string& id);
+
+  // Puts back entries of active/ whose claimer is gone (unlocked) and that entered active/
+  // at least lease seconds before now. Returns how many were recovered.
+  int recover_leases(int64_t now, int64_t lease);
+  // Removes files in tmp/ older than max_age (left by writers killed mid-write).
+  int purge_tmp(int64_t now, int64_t max_age);
+
+ private:
+  friend class Claim;
+  friend class Writer;
+  int dir_fd(Stage stage) const { return dir_fds_[static_cast<int>(stage)]; }
+  void sync_dir(Stage stage) const;
+  // Writes a file in tmp/ holding envelope+message, fsynced; returns its open fd (locked when lock).
+  int write_tmp(const std::string& id, std::string_view envelope_text, std::string_view message, bool lock);
+  void publish(const std::string& tmp_name, Stage stage, const std::string& name, int64_t mtime, int fd);
+
+  std::string root_;
+  int dir_fds_[8];
+  std::string host_;
+};
+
+}  // namespace relay
