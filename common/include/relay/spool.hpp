@@ -16,8 +16,15 @@
 
 #include "relay/clock.hpp"
 #include "relay/envelope.hpp"
+#include "relay/exit_codes.hpp"
 
 namespace relay {
+
+// The spool's disk or inode quota is full (ENOSPC, EDQUOT): temporary; SMTP answers 452.
+class SpoolFull : public Failure {
+ public:
+  explicit SpoolFull(const std::string& what) : Failure(kExitTemporary, what) {}
+};
 
 enum class Stage { kTmp, kIncoming, kOutgoing, kActive, kDeferred, kHold, kFailed, kSent };
 inline constexpr Stage kAllStages[] = {Stage::kTmp,      Stage::kIncoming, Stage::kOutgoing,

@@ -1,0 +1,65 @@
+#pragma once
+// One SMTP client connection: a TCP socket with bounded waits, optionally wrapped in TLS,
+// read and written as SMTP lines and replies.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "relay/smtp_client_reply.hpp"
+#include "relay/smtp_client_tls.hpp"
+
+typedef struct ssl_st SSL;
+
+namespace relay::smtp {
+
+// The connection failed: refused, reset, closed by the peer, or no progress in time.
+class IoError : public std::runtime_error {
+ public:
+  IoError(const std::string& what, bool timeout) : std::runtime_error(what), timeout_(timeout) {}
+  bool timeout() const { return timeout_; }
+
+ private:
+  bool timeout_;
+};
+
+class Connection {
+ public:
+  // Connects to address (IPv4 or IPv6 text) within timeout_ms; throws IoError.
+  Connection(const std::string& address, uint16_t port, int timeout_ms);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // TLS handshake on the open socket (after STARTTLS's 220, or at once for implicit TLS).
+  // peer_name is the name the certificate is checked against (SNI too, unless an IP).
+  // Throws IoError when the handshake fails.
+  void start_tls(const TlsClientContext& context, const std::string& peer_name, int timeout_ms);
+  const TlsInfo& tls() const { return tls_; }
+
+  // Each wait for the peer (one read or write call) is bounded by timeout_ms.
+  void send(std::string_view data, int timeout_ms);
+  Reply read_reply(int timeout_ms);
+  // Sends a message as DATA content: line ends made CRLF, leading dots doubled, ".\r\n" after.
+  void send_data(std::string_view message, int timeout_ms);
+
+  uint64_t bytes_sent() const { return bytes_sent_; }
+
+ private:
+  void set_timeout(int timeout_ms);
+  size_t read_some(char* buffer, size_t size);
+  std::string read_line();
+
+  int fd_ = -1;
+  SSL* ssl_ = nullptr;
+  TlsInfo tls_;
+  int timeout_set_ = -1;
+  std::string in_;      // bytes read but not yet consumed
+  size_t in_pos_ = 0;
+  uint64_t bytes_sent_ = 0;
+};
+
+// "Connection refused" style text for an errno, or the OpenSSL error queue.
+std::string describe_errno(int err);
+
+}  // namespace relay::smtp

@@ -1,0 +1,204 @@
+// The filter side of relay-filter(7) streaming mode: one process, many messages, framed on
+// stdin/stdout. Framing errors end the process with 76; spool-run then restarts it and puts
+// the message in flight back, so a broken filter never loses mail.
+#include "relay/filter_protocol.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string_view>
+
+#include "relay/cli.hpp"
+#include "relay/exit_codes.hpp"
+#include "relay/log.hpp"
+
+namespace relay::filter {
+namespace {
+
+constexpr size_t kMaxLine = 4096;  // a frame header or handshake line; longer is a framing error
+
+// Buffered reads from a file descriptor, line by line or by exact length.
+class Input {
+ public:
+  explicit Input(int fd) : fd_(fd) {}
+
+  enum class Result { kOk, kEnd, kError };
+
+  // Reads one line without its LF. kEnd only when input ends before its first byte.
+  Result line(std::string& out) {
+    out.clear();
+    for (;;) {
+      size_t lf = buffer_.find('\n', start_);
+      if (lf != std::string::npos) {
+        out.assign(buffer_, start_, lf - start_);
+        start_ = lf + 1;
+        return Result::kOk;
+      }
+      if (buffer_.size() - start_ > kMaxLine) return Result::kError;
+      bool had_bytes = buffer_.size() > start_;
+      Result fill_result = fill();
+      if (fill_result == Result::kEnd) return had_bytes ? Result::kError : Result::kEnd;
+      if (fill_result == Result::kError) return Result::kError;
+    }
+  }
+
+  // Reads exactly length bytes; anything short is an error.
+  Result exact(uint64_t length, std::string& out) {
+    out.clear();
+    out.reserve(length);
+    while (out.size() < length) {
+      if (start_ == buffer_.size()) {
+        buffer_.clear();
+        start_ = 0;
+        // Large bodies go straight from the pipe into out, skipping the buffer.
+        size_t want = length - out.size();
+        if (want >= kChunk) {
+          size_t old = out.size();
+          out.resize(old + want);
+          ssize_t n = read_some(out.data() + old, want);
+          out.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+          if (n <= 0) return Result::kError;
+          continue;
+        }
+        if (fill() != Result::kOk) return Result::kError;
+      }
+      size_t take = std::min<uint64_t>(length - out.size(), buffer_.size() - start_);
+      out.append(buffer_, start_, take);
+      start_ += take;
+    }
+    return Result::kOk;
+  }
+
+ private:
+  static constexpr size_t kChunk = 65536;
+
+  ssize_t read_some(char* to, size_t size) {
+    for (;;) {
+      ssize_t n = ::read(fd_, to, size);
+      if (n < 0 && errno == EINTR) continue;
+      return n;
+    }
+  }
+
+  Result fill() {
+    if (start_ > 0 && start_ == buffer_.size()) {
+      buffer_.clear();
+      start_ = 0;
+    }
+    size_t old = buffer_.size();
+    buffer_.resize(old + kChunk);
+    ssize_t n = read_some(buffer_.data() + old, kChunk);
+    buffer_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+    if (n < 0) return Result::kError;
+    return n == 0 ? Result::kEnd : Result::kOk;
+  }
+
+  int fd_;
+  std::string buffer_;
+  size_t start_ = 0;
+};
+
+bool parse_length(std::string_view text, uint64_t& value) {
+  if (text.empty()) return false;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size() && value <= kMaxFrame;
+}
+
+// "<envelope-length> <message-length>"
+bool parse_frame_header(std::string_view line, uint64_t& envelope_length, uint64_t& message_length) {
+  size_t space = line.find(' ');
+  if (space == std::string_view::npos) return false;
+  return parse_length(line.substr(0, space), envelope_length) &&
+         parse_length(line.substr(space + 1), message_length);
+}
+
+// A reason travels on the verdict line, so it must stay one line.
+std::string one_line(std::string_view text) {
+  std::string out(text.substr(0, 1000));
+  for (char& c : out)
+    if (c == '\r' || c == '\n' || c == '\0') c = ' ';
+  return out;
+}
+
+Verdict temporary(std::string reason) {
+  Verdict verdict;
+  verdict.code = kExitTemporary;
+  verdict.reason = std::move(reason);
+  return verdict;
+}
+
+Verdict judge(const std::function<Verdict(const Envelope&, const std::string&)>& handle,
+              const std::string& envelope_text, const std::string& message) {
+  Envelope envelope;
+  try {
+    envelope = parse_envelope(envelope_text);
+  } catch (const std::exception& e) {
+    // An envelope this filter cannot read may be readable by a newer one: try later.
+    return temporary(std::string("unable to parse the envelope: ") + e.what());
+  }
+  try {
+    Verdict verdict = handle(envelope, message);
+    if (verdict.code < 0 || verdict.code > 255) return temporary("filter returned an invalid code");
+    return verdict;
+  } catch (const std::bad_alloc&) {
+    return temporary("unable to allocate memory");
+  } catch (const std::exception& e) {
+    return temporary(e.what());
+  }
+}
+
+std::string verdict_frame(const Verdict& verdict) {
+  const bool has_message = verdict.code == kExitOk;
+  std::string frame = std::to_string(verdict.code) + " " +
+                      std::to_string(has_message ? verdict.message.size() : 0) + " " +
+                      one_line(verdict.reason) + "\n";
+  if (has_message) frame += verdict.message;
+  return frame;
+}
+
+}  // namespace
+
+bool streaming_requested() {
+  const char* value = std::getenv(kProtocolEnv);
+  return value != nullptr && std::string_view(value) == std::to_string(kProtocolVersion);
+}
+
+int serve(const std::function<Verdict(const Envelope& envelope, const std::string& message)>& handle) {
+  const std::string greeting = "relay-filter " + std::to_string(kProtocolVersion);
+  Input input(STDIN_FILENO);
+  std::string line;
+  if (input.line(line) != Input::Result::kOk || line != greeting) {
+    log::fatal("unable to start the filter protocol: expected \"" + greeting + "\" from spool-run");
+    return kExitProtocol;
+  }
+  try {
+    write_all(STDOUT_FILENO, greeting + "\n", "the protocol greeting");
+    std::string envelope_text, message;
+    for (;;) {
+      Input::Result result = input.line(line);
+      if (result == Input::Result::kEnd) return kExitOk;
+      uint64_t envelope_length = 0, message_length = 0;
+      if (result != Input::Result::kOk || !parse_frame_header(line, envelope_length, message_length)) {
+        log::fatal("unable to read a frame header: \"" + log::sanitize(line.substr(0, 80)) + "\"");
+        return kExitProtocol;
+      }
+      if (input.exact(envelope_length, envelope_text) != Input::Result::kOk ||
+          input.exact(message_length, message) != Input::Result::kOk) {
+        log::fatal("unable to read a frame: input ended inside it");
+        return kExitProtocol;
+      }
+      write_all(STDOUT_FILENO, verdict_frame(judge(handle, envelope_text, message)), "a verdict");
+    }
+  } catch (const Failure& e) {
+    // spool-run went away: it puts back whatever it had in flight.
+    log::fatal(e.what());
+    return e.code();
+  }
+}
+
+}  // namespace relay::filter

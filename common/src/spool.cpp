@@ -1,0 +1,537 @@
+#include "relay/spool.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "relay/headers.hpp"
+#include "relay/log.hpp"
+
+namespace relay {
+namespace {
+
+constexpr const char* kStageNames[] = {"tmp", "incoming", "outgoing", "active", "deferred", "hold", "failed", "sent"};
+constexpr size_t kEnvelopeReadChunk = 8192;
+constexpr size_t kMaxEnvelope = 16 << 20;  // a recipient list of ~200k addresses
+constexpr size_t kWriterBuffer = 64 << 10;
+
+[[noreturn]] void fail_io(const std::string& what, int err) {
+  if (is_space_error(err)) throw SpoolFull(what + ": " + std::strerror(err));
+  fail_errno(what, err);
+}
+
+void close_quietly(int fd) {
+  if (fd >= 0) ::close(fd);
+}
+
+// Writes every byte of both buffers; throws on error.
+void write_two(int fd, std::string_view a, std::string_view b, const std::string& what) {
+  iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
+  int first = 0;
+  while (first < 2) {
+    ssize_t n = ::writev(fd, iov + first, 2 - first);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_io("unable to write " + what, errno);
+    }
+    size_t left = static_cast<size_t>(n);
+    while (first < 2 && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
+    }
+    if (first < 2) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+}
+
+std::string read_from(int fd, off_t offset, const std::string& what) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) fail_errno("unable to stat " + what, errno);
+  std::string data(static_cast<size_t>(std::max<off_t>(st.st_size - offset, 0)), '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n = ::pread(fd, data.data() + got, data.size() - got, offset + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_errno("unable to read " + what, errno);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  data.resize(got);
+  return data;
+}
+
+// Reads the envelope at the start of an open spool file: (envelope, message offset).
+std::pair<Envelope, size_t> read_envelope_fd(int fd, const std::string& what) {
+  std::string data;
+  for (;;) {
+    size_t old = data.size();
+    data.resize(old + kEnvelopeReadChunk);
+    ssize_t n = ::pread(fd, data.data() + old, kEnvelopeReadChunk, static_cast<off_t>(old));
+    if (n < 0 && errno == EINTR) {
+      data.resize(old);
+      continue;
+    }
+    if (n < 0) fail_errno("unable to read " + what, errno);
+    data.resize(old + static_cast<size_t>(n));
+    size_t end = envelope_end(data);
+    if (end != std::string::npos) return {parse_envelope(std::string_view(data).substr(0, end)), end};
+    if (n == 0 || data.size() > kMaxEnvelope)
+      throw Failure(kExitData, "unable to read envelope of " + what + ": no end of envelope");
+  }
+}
+
+std::string sanitize_host(std::string host) {
+  for (char& c : host)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') c = '-';
+  while (!host.empty() && host.front() == '.') host.erase(0, 1);
+  return host.empty() ? "localhost" : host;
+}
+
+void set_mtime(int fd, int64_t mtime, const std::string& what) {
+  timespec times[2] = {{0, UTIME_NOW}, {static_cast<time_t>(mtime), 0}};
+  if (futimens(fd, times) != 0) fail_errno("unable to set next-attempt time of " + what, errno);
+}
+
+}  // namespace
+
+std::string_view to_string(Stage stage) { return kStageNames[static_cast<int>(stage)]; }
+
+std::optional<Stage> parse_stage(std::string_view name) {
+  for (Stage s : kAllStages)
+    if (to_string(s) == name) return s;
+  return std::nullopt;
+}
+
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 200 || id.front() == '.') return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// ---- Spool ------------------------------------------------------------------------------
+
+Spool::Spool(std::string root) : root_(std::move(root)), host_(sanitize_host(local_hostname())) {
+  std::fill(std::begin(dir_fds_), std::end(dir_fds_), -1);
+  for (Stage s : kAllStages) {
+    std::string dir = root_ + "/" + std::string(to_string(s));
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      for (int& d : dir_fds_) close_quietly(d);
+      if (err == ENOENT)
+        throw Failure(kExitTemporary, "unable to open spool " + root_ + ": " + dir +
+                                          " does not exist (create it with spool-ctl init)");
+      fail_errno("unable to open spool directory " + dir, err);
+    }
+    dir_fds_[static_cast<int>(s)] = fd;
+  }
+}
+
+Spool::~Spool() {
+  for (int fd : dir_fds_) close_quietly(fd);
+}
+
+void Spool::create(const std::string& root) {
+  if (::mkdir(root.c_str(), 0750) != 0 && errno != EEXIST) fail_errno("unable to create spool " + root, errno);
+  for (Stage s : kAllStages) {
+    std::string dir = root + "/" + std::string(to_string(s));
+    if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) fail_errno("unable to create " + dir, errno);
+  }
+}
+
+std::string Spool::path(Stage stage, std::string_view name) const {
+  return root_ + "/" + std::string(to_string(stage)) + "/" + std::string(name);
+}
+
+std::string Spool::new_id(Timestamp now) {
+  static std::atomic<uint64_t> counter{0};
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%010lld.%06d.%d_%llu.", static_cast<long long>(now.seconds), now.micros,
+                static_cast<int>(::getpid()), static_cast<unsigned long long>(counter++));
+  return buf + host_;
+}
+
+void Spool::sync_dir(Stage stage) const {
+  if (::fsync(dir_fd(stage)) != 0) fail_io("unable to sync spool directory " + std::string(to_string(stage)), errno);
+}
+
+int Spool::write_tmp(const std::string& name, std::string_view envelope_text, std::string_view message, bool lock) {
+  int fd = ::openat(dir_fd(Stage::kTmp), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) fail_io("unable to create " + path(Stage::kTmp, name), errno);
+  try {
+    if (lock && ::flock(fd, LOCK_EX | LOCK_NB) != 0) fail_errno("unable to lock " + path(Stage::kTmp, name), errno);
+    write_two(fd, envelope_text, message, path(Stage::kTmp, name));
+    if (::fsync(fd) != 0) fail_io("unable to sync " + path(Stage::kTmp, name), errno);
+  } catch (...) {
+    ::unlinkat(dir_fd(Stage::kTmp), name.c_str(), 0);
+    ::close(fd);
+    throw;
+  }
+  return fd;
+}
+
+void Spool::publish(const std::string& tmp_name, Stage stage, const std::string& name, int64_t mtime, int fd) {
+  try {
+    if (mtime != 0) set_mtime(fd, mtime, tmp_name);
+    if (::renameat(dir_fd(Stage::kTmp), tmp_name.c_str(), dir_fd(stage), name.c_str()) != 0)
+      fail_io("unable to move " + tmp_name + " into " + std::string(to_string(stage)), errno);
+  } catch (...) {
+    ::unlinkat(dir_fd(Stage::kTmp), tmp_name.c_str(), 0);
+    throw;
+  }
+  sync_dir(stage);
+}
+
+std::string Spool::deposit(Stage stage, Envelope envelope, std::string_view message, int64_t mtime) {
+  Timestamp now = Clock().now();
+  if (envelope.id.empty()) envelope.id = new_id(now);
+  if (envelope.arrival == 0) envelope.arrival = now.seconds;
+  std::string text = serialize(envelope);
+  int fd = write_tmp(envelope.id, text, message, true);
+  try {
+    publish(envelope.id, stage, envelope.id, mtime, fd);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  return envelope.id;
+}
+
+std::optional<Claim> Spool::claim(Stage from, const std::string& id) {
+  if (!valid_id(id)) throw Failure(kExitData, "unable to claim message: invalid queue id '" + log::sanitize(id) + "'");
+  int fd = ::openat(dir_fd(from), id.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    fail_errno("unable to open " + path(from, id), errno);
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return std::nullopt;  // another process holds it
+  }
+  std::string active = id + ":" + std::string(to_string(from));
+  if (::renameat(dir_fd(from), id.c_str(), dir_fd(Stage::kActive), active.c_str()) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == ENOENT) return std::nullopt;  // moved on by its previous holder
+    fail_errno("unable to claim " + path(from, id), err);
+  }
+  // The file we locked may have been replaced between open and rename (its holder rewrote
+  // it and put it back): then lock what we really moved.
+  struct stat locked {}, moved {};
+  if (fstat(fd, &locked) != 0 || fstatat(dir_fd(Stage::kActive), active.c_str(), &moved, 0) != 0 ||
+      locked.st_ino != moved.st_ino) {
+    ::close(fd);
+    fd = ::openat(dir_fd(Stage::kActive), active.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close_quietly(fd);
+      return std::nullopt;
+    }
+  }
+  try {
+    auto [envelope, offset] = read_envelope_fd(fd, path(Stage::kActive, active));
+    return Claim(*this, id, from, fd, std::move(envelope), offset);
+  } catch (const Failure& e) {
+    // An unreadable envelope must not block the stage or be delivered: park it in hold/.
+    ::renameat(dir_fd(Stage::kActive), active.c_str(), dir_fd(Stage::kHold), id.c_str());
+    ::close(fd);
+    throw Failure(kExitData, std::string(e.what()) + "; moved to hold/");
+  }
+}
+
+void Spool::scan(Stage stage, const std::function<void(const SpoolEntry&)>& visit) const {
+  int fd = ::openat(dir_fd(stage), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail_errno("unable to open " + path(stage, ""), errno);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    fail_errno("unable to read " + path(stage, ""), errno);
+  }
+  try {
+    while (dirent* d = ::readdir(dir)) {
+      std::string_view name = d->d_name;
+      if (name.empty() || name[0] == '.') continue;
+      SpoolEntry entry{.id = std::string(name), .stage = stage};
+      if (stage == Stage::kActive) {
+        size_t colon = name.rfind(':');
+        auto origin = colon == std::string_view::npos ? std::nullopt : parse_stage(name.substr(colon + 1));
+        if (!origin) continue;
+        entry.id = std::string(name.substr(0, colon));
+        entry.origin = *origin;
+      }
+      struct stat st {};
+      if (::fstatat(dir_fd(stage), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+      entry.mtime = st.st_mtim.tv_sec;
+      entry.ctime = st.st_ctim.tv_sec;
+      entry.size = st.st_size;
+      visit(entry);
+    }
+  } catch (...) {
+    ::closedir(dir);
+    throw;
+  }
+  ::closedir(dir);
+}
+
+std::vector<SpoolEntry> Spool::list(Stage stage) const {
+  std::vector<SpoolEntry> entries;
+  scan(stage, [&](const SpoolEntry& e) { entries.push_back(e); });
+  std::sort(entries.begin(), entries.end(), [](const SpoolEntry& a, const SpoolEntry& b) { return a.id < b.id; });
+  return entries;
+}
+
+std::optional<Envelope> Spool::read_envelope(Stage stage, const std::string& id) const {
+  if (!valid_id(id) && stage != Stage::kActive) return std::nullopt;
+  int fd = ::openat(dir_fd(stage), id.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    fail_errno("unable to open " + path(stage, id), errno);
+  }
+  try {
+    auto envelope = read_envelope_fd(fd, path(stage, id)).first;
+    ::close(fd);
+    return envelope;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+std::optional<LoadedMessage> Spool::load(Stage stage, const std::string& id) const {
+  if (!valid_id(id) && stage != Stage::kActive) return std::nullopt;
+  int fd = ::openat(dir_fd(stage), id.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    fail_errno("unable to open " + path(stage, id), errno);
+  }
+  try {
+    std::string data = read_from(fd, 0, path(stage, id));
+    ::close(fd);
+    size_t end = envelope_end(data);
+    if (end == std::string::npos) throw Failure(kExitData, "unable to read " + path(stage, id) + ": no end of envelope");
+    return LoadedMessage{parse_envelope(std::string_view(data).substr(0, end)), data.substr(end)};
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+std::optional<SpoolEntry> Spool::find(const std::string& id) const {
+  if (!valid_id(id)) return std::nullopt;
+  for (Stage s : kAllStages) {
+    if (s == Stage::kTmp) continue;
+    for (Stage origin : kAllStages) {
+      std::string name = id;
+      if (s == Stage::kActive) name += ":" + std::string(to_string(origin));
+      struct stat st {};
+      if (::fstatat(dir_fd(s), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+        return SpoolEntry{.id = id, .stage = s, .origin = s == Stage::kActive ? origin : Stage::kActive,
+                          .mtime = st.st_mtim.tv_sec, .ctime = st.st_ctim.tv_sec, .size = st.st_size};
+      if (s != Stage::kActive) break;
+    }
+  }
+  return std::nullopt;
+}
+
+bool Spool::move(Stage from, const std::string& id, Stage to, int64_t mtime) {
+  auto claim = this->claim(from, id);
+  if (!claim) return false;
+  claim->finish(to, mtime);
+  return true;
+}
+
+bool Spool::remove(Stage stage, const std::string& id) {
+  auto claim = this->claim(stage, id);
+  if (!claim) return false;
+  claim->remove();
+  return true;
+}
+
+int Spool::recover_leases(int64_t now, int64_t lease) {
+  std::vector<SpoolEntry> stale;
+  scan(Stage::kActive, [&](const SpoolEntry& e) {
+    if (e.ctime + lease <= now) stale.push_back(e);
+  });
+  int recovered = 0;
+  for (const auto& e : stale) {
+    std::string name = e.id + ":" + std::string(to_string(e.origin));
+    int fd = ::openat(dir_fd(Stage::kActive), name.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    // A live claimer holds the lock for as long as it works on the message.
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+        ::renameat(dir_fd(Stage::kActive), name.c_str(), dir_fd(e.origin), e.id.c_str()) == 0) {
+      ++recovered;
+      log::event({{"id", e.id}, {"status", "recovered"}, {"to", to_string(e.origin)}});
+    }
+    ::close(fd);
+  }
+  if (recovered > 0)
+    for (Stage s : {Stage::kIncoming, Stage::kOutgoing, Stage::kDeferred}) sync_dir(s);
+  return recovered;
+}
+
+int Spool::purge_tmp(int64_t now, int64_t max_age) {
+  std::vector<std::string> old;
+  scan(Stage::kTmp, [&](const SpoolEntry& e) {
+    if (e.mtime + max_age <= now) old.push_back(e.id);
+  });
+  int purged = 0;
+  for (const auto& name : old) {
+    int fd = ::openat(dir_fd(Stage::kTmp), name.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    // Writers lock their tmp file: a locked one is still being written.
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::unlinkat(dir_fd(Stage::kTmp), name.c_str(), 0) == 0) ++purged;
+    ::close(fd);
+  }
+  return purged;
+}
+
+// ---- Spool::Writer ------------------------------------------------------------------------
+
+Spool::Writer::Writer(Spool& spool, Envelope envelope) : spool_(&spool) {
+  Timestamp now = Clock().now();
+  if (envelope.id.empty()) envelope.id = spool.new_id(now);
+  if (envelope.arrival == 0) envelope.arrival = now.seconds;
+  id_ = envelope.id;
+  buffer_ = serialize(envelope);
+  fd_ = ::openat(spool.dir_fd(Stage::kTmp), id_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd_ < 0) fail_io("unable to create " + spool.path(Stage::kTmp, id_), errno);
+  ::flock(fd_, LOCK_EX | LOCK_NB);
+}
+
+Spool::Writer::Writer(Writer&& other) noexcept
+    : spool_(other.spool_), id_(std::move(other.id_)), fd_(other.fd_), buffer_(std::move(other.buffer_)), size_(other.size_) {
+  other.fd_ = -1;
+}
+
+Spool::Writer::~Writer() { abort(); }
+
+void Spool::Writer::flush_buffer() {
+  try {
+    write_two(fd_, buffer_, {}, spool_->path(Stage::kTmp, id_));
+  } catch (...) {
+    abort();
+    throw;
+  }
+  buffer_.clear();
+}
+
+void Spool::Writer::write(std::string_view chunk) {
+  if (fd_ < 0) throw Failure(kExitTemporary, "unable to write message " + id_ + ": the writer was closed");
+  size_ += chunk.size();
+  buffer_.append(chunk);
+  if (buffer_.size() >= kWriterBuffer) flush_buffer();
+}
+
+void Spool::Writer::commit(Stage stage) {
+  if (fd_ < 0) throw Failure(kExitTemporary, "unable to commit message " + id_ + ": the writer was closed");
+  flush_buffer();
+  if (::fsync(fd_) != 0) {
+    int err = errno;
+    abort();
+    fail_io("unable to sync " + spool_->path(Stage::kTmp, id_), err);
+  }
+  try {
+    spool_->publish(id_, stage, id_, 0, fd_);
+  } catch (...) {
+    ::close(fd_);
+    fd_ = -1;
+    throw;
+  }
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void Spool::Writer::abort() {
+  if (fd_ < 0) return;
+  ::unlinkat(spool_->dir_fd(Stage::kTmp), id_.c_str(), 0);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+// ---- Claim ------------------------------------------------------------------------------
+
+Claim::Claim(Spool& spool, std::string id, Stage origin, int fd, Envelope envelope, size_t body_offset)
+    : spool_(&spool), id_(std::move(id)), origin_(origin), fd_(fd), envelope_(std::move(envelope)), body_offset_(body_offset) {}
+
+Claim::Claim(Claim&& other) noexcept
+    : spool_(other.spool_), id_(std::move(other.id_)), origin_(other.origin_), fd_(other.fd_),
+      envelope_(std::move(other.envelope_)), body_offset_(other.body_offset_), message_(std::move(other.message_)),
+      open_(other.open_) {
+  other.fd_ = -1;
+  other.open_ = false;
+}
+
+Claim::~Claim() {
+  if (open_) {
+    try {
+      release();
+    } catch (const std::exception& e) {
+      log::warning(std::string("unable to put message back (a later lease recovery will): ") + e.what());
+    }
+  }
+  close_quietly(fd_);
+}
+
+std::string Claim::active_name() const { return id_ + ":" + std::string(to_string(origin_)); }
+
+const std::string& Claim::message() {
+  if (!message_) message_ = read_from(fd_, static_cast<off_t>(body_offset_), spool_->path(Stage::kActive, active_name()));
+  return *message_;
+}
+
+void Claim::rewrite(const Envelope& envelope, std::string_view message) {
+  std::string text = serialize(envelope);
+  std::string tmp_name = id_ + ".rewrite";
+  int fd = spool_->write_tmp(tmp_name, text, message, true);
+  if (::renameat(spool_->dir_fd(Stage::kTmp), tmp_name.c_str(), spool_->dir_fd(Stage::kActive), active_name().c_str()) != 0) {
+    int err = errno;
+    ::unlinkat(spool_->dir_fd(Stage::kTmp), tmp_name.c_str(), 0);
+    ::close(fd);
+    fail_io("unable to replace " + spool_->path(Stage::kActive, active_name()), err);
+  }
+  spool_->sync_dir(Stage::kActive);
+  ::close(fd_);
+  fd_ = fd;
+  envelope_ = envelope;
+  message_ = std::string(message);
+  body_offset_ = text.size();
+}
+
+void Claim::rewrite_envelope(const Envelope& envelope) {
+  std::string body = message();
+  rewrite(envelope, body);
+}
+
+void Claim::finish(Stage to, int64_t next_attempt) {
+  if (next_attempt != 0) set_mtime(fd_, next_attempt, id_);
+  if (::renameat(spool_->dir_fd(Stage::kActive), active_name().c_str(), spool_->dir_fd(to), id_.c_str()) != 0)
+    fail_io("unable to move " + id_ + " to " + std::string(to_string(to)), errno);
+  open_ = false;
+  spool_->sync_dir(to);
+}
+
+void Claim::release() {
+  if (::renameat(spool_->dir_fd(Stage::kActive), active_name().c_str(), spool_->dir_fd(origin_), id_.c_str()) != 0)
+    fail_errno("unable to put " + id_ + " back into " + std::string(to_string(origin_)), errno);
+  open_ = false;
+}
+
+void Claim::remove() {
+  if (::unlinkat(spool_->dir_fd(Stage::kActive), active_name().c_str(), 0) != 0)
+    fail_errno("unable to remove " + id_, errno);
+  open_ = false;
+}
+
+}  // namespace relay
