@@ -1,0 +1,179 @@
+// relay::filter::serve driven over real pipes, the way spool-run drives a streaming filter:
+// the filter runs in a forked child with the pipes as its stdin and stdout.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "relay/envelope.hpp"
+#include "relay/filter_protocol.hpp"
+
+namespace {
+
+using relay::Envelope;
+using relay::filter::Verdict;
+
+// Upper-cases the message; "defer" in the body defers, "hold" holds, "throw" throws.
+Verdict upper_filter(const Envelope& envelope, const std::string& message) {
+  if (message.find("throw") != std::string::npos) throw std::runtime_error("boom\nsecond line");
+  if (message.find("defer") != std::string::npos) return {75, "try later", ""};
+  if (message.find("hold") != std::string::npos) return {65, "held for " + envelope.sender, "ignored"};
+  Verdict verdict;
+  verdict.message = "X-Rcpts: " + std::to_string(envelope.recipients.size()) + "\r\n";
+  for (char c : message) verdict.message += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return verdict;
+}
+
+struct FilterRun {
+  std::string output;
+  int exit_code = -1;
+};
+
+// Feeds input to serve() in a child process and collects what it wrote and its exit code.
+FilterRun run_filter(const std::string& input) {
+  int to_child[2], from_child[2];
+  if (pipe(to_child) != 0 || pipe(from_child) != 0) throw std::runtime_error("pipe");
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(to_child[0], STDIN_FILENO);
+    dup2(from_child[1], STDOUT_FILENO);
+    close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
+    _exit(relay::filter::serve(upper_filter));
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  // The whole input fits the pipe buffer in these tests, so write, close, then read.
+  size_t off = 0;
+  while (off < input.size()) {
+    ssize_t n = write(to_child[1], input.data() + off, input.size() - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  close(to_child[1]);
+  FilterRun run;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(from_child[0], buf, sizeof buf)) > 0) run.output.append(buf, static_cast<size_t>(n));
+  close(from_child[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string frame(const std::string& message, const std::string& sender = "a@example.test") {
+  Envelope envelope;
+  envelope.id = "1764395000.000001.42_1.host";
+  envelope.sender = sender;
+  envelope.recipients.emplace_back().address = "b@example.test";
+  envelope.recipients.emplace_back().address = "c@example.test";
+  std::string text = relay::serialize(envelope);
+  return std::to_string(text.size()) + " " + std::to_string(message.size()) + "\n" + text + message;
+}
+
+const std::string kHello = "relay-filter 1\n";
+
+TEST(FilterProtocol, AnswersHandshakeAndEndsCleanly) {
+  FilterRun run = run_filter(kHello);
+  EXPECT_EQ(run.output, kHello);
+  EXPECT_EQ(run.exit_code, 0);
+}
+
+TEST(FilterProtocol, FiltersSeveralMessages) {
+  FilterRun run = run_filter(kHello + frame("a\r\n\r\nbody\r\n") + frame(""));
+  EXPECT_EQ(run.output, kHello + "0 23 \nX-Rcpts: 2\r\nA\r\n\r\nBODY\r\n" + "0 12 \nX-Rcpts: 2\r\n");
+  EXPECT_EQ(run.exit_code, 0);
+}
+
+TEST(FilterProtocol, DeferAndHoldCarryNoMessage) {
+  FilterRun run = run_filter(kHello + frame("defer") + frame("hold", "s@example.test"));
+  EXPECT_EQ(run.output, kHello + "75 0 try later\n65 0 held for s@example.test\n");
+  EXPECT_EQ(run.exit_code, 0);
+}
+
+TEST(FilterProtocol, ExceptionBecomesTemporaryOnOneLine) {
+  FilterRun run = run_filter(kHello + frame("throw") + frame("ok"));
+  EXPECT_EQ(run.output, kHello + "75 0 boom second line\n0 14 \nX-Rcpts: 2\r\nOK");
+  EXPECT_EQ(run.exit_code, 0);
+}
+
+TEST(FilterProtocol, LargeMessageRoundTrips) {
+  std::string big(300000, 'x');
+  int to_child[2], from_child[2];
+  ASSERT_EQ(pipe(to_child), 0);
+  ASSERT_EQ(pipe(from_child), 0);
+  // Too big for one pipe buffer: write from a second child so neither side blocks.
+  pid_t writer = fork();
+  if (writer == 0) {
+    close(from_child[0]), close(from_child[1]), close(to_child[0]);
+    std::string input = kHello + frame(big);
+    size_t off = 0;
+    while (off < input.size()) {
+      ssize_t n = write(to_child[1], input.data() + off, input.size() - off);
+      if (n <= 0) _exit(1);
+      off += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  pid_t filter = fork();
+  if (filter == 0) {
+    dup2(to_child[0], STDIN_FILENO);
+    dup2(from_child[1], STDOUT_FILENO);
+    close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
+    _exit(relay::filter::serve(upper_filter));
+  }
+  close(to_child[0]), close(to_child[1]), close(from_child[1]);
+  std::string output;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(from_child[0], buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
+  close(from_child[0]);
+  int status = 0;
+  waitpid(writer, &status, 0);
+  waitpid(filter, &status, 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(output, kHello + "0 300012 \nX-Rcpts: 2\r\n" + std::string(300000, 'X'));
+}
+
+TEST(FilterProtocol, WrongGreetingIsProtocolError) {
+  FilterRun run = run_filter("relay-filter 2\n");
+  EXPECT_EQ(run.output, "");
+  EXPECT_EQ(run.exit_code, 76);
+}
+
+TEST(FilterProtocol, MalformedFrameHeaderIsProtocolError) {
+  for (const char* header : {"12\n", "x 1\n", "1 -1\n", "1 2 3\n", "99999999999 0\n"}) {
+    FilterRun run = run_filter(kHello + header);
+    EXPECT_EQ(run.output, kHello) << header;
+    EXPECT_EQ(run.exit_code, 76) << header;
+  }
+}
+
+TEST(FilterProtocol, TruncatedFrameIsProtocolError) {
+  std::string whole = frame("some message");
+  FilterRun run = run_filter(kHello + whole.substr(0, whole.size() - 3));
+  EXPECT_EQ(run.output, kHello);
+  EXPECT_EQ(run.exit_code, 76);
+}
+
+TEST(FilterProtocol, UnreadableEnvelopeDefers) {
+  std::string envelope = "version=99\n\n";
+  FilterRun run = run_filter(kHello + std::to_string(envelope.size()) + " 1\n" + envelope + "m");
+  EXPECT_EQ(run.output.substr(0, kHello.size() + 5), kHello + "75 0 ");
+  EXPECT_EQ(run.exit_code, 0);
+}
+
+TEST(FilterProtocol, StreamingRequestedReadsEnvironment) {
+  unsetenv("RELAY_FILTER_PROTOCOL");
+  EXPECT_FALSE(relay::filter::streaming_requested());
+  setenv("RELAY_FILTER_PROTOCOL", "1", 1);
+  EXPECT_TRUE(relay::filter::streaming_requested());
+  setenv("RELAY_FILTER_PROTOCOL", "2", 1);
+  EXPECT_FALSE(relay::filter::streaming_requested());
+  unsetenv("RELAY_FILTER_PROTOCOL");
+}
+
+}  // namespace
