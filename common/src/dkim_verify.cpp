@@ -3,7 +3,10 @@
 // so --resolver and the tests' DNS server apply, and DNS failures keep their meaning.
 #include "relay/dkim_verify.hpp"
 
+// dkim.h declares C99 _Bool parameters, which C++ spells bool.
+#define _Bool bool
 #include <opendkim/dkim.h>
+#undef _Bool
 
 #include <cstring>
 #include <fmt/format.h>
@@ -110,6 +113,11 @@ void classify(DKIM_SIGINFO* sig, const Lookup* lookup, SignatureResult& out) {
     out.result = result;
     out.reason = std::move(reason);
   };
+  // The lookup outcome first: after a failed lookup libopendkim leaves the signature unprocessed.
+  if (lookup && dns::is_temporary(lookup->status))
+    return set(Result::kTempError, fmt::format("key lookup of {} failed: {}", lookup->name, dns::to_string(lookup->status)));
+  if (lookup && lookup->status != dns::Status::kOk)
+    return set(Result::kPermError, fmt::format("no key record at {} ({})", lookup->name, dns::to_string(lookup->status)));
   switch (error) {
     case DKIM_SIGERROR_OK:
       if (!(flags & DKIM_SIGFLAG_PROCESSED)) return set(Result::kNeutral, "signature not processed");
@@ -118,17 +126,11 @@ void classify(DKIM_SIGINFO* sig, const Lookup* lookup, SignatureResult& out) {
       if (out.algorithm == "rsa-sha1") return set(Result::kPermError, "rsa-sha1 is not accepted (RFC 8301)");
       return set(Result::kPass, "");
     case DKIM_SIGERROR_BADSIG:
+      if (dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH) return set(Result::kFail, "body hash did not verify");
       return set(Result::kFail, "signature did not verify");
     case DKIM_SIGERROR_NOKEY:
-    case DKIM_SIGERROR_KEYFAIL: {
-      std::string name = lookup ? lookup->name : "the key record";
-      if (lookup && dns::is_temporary(lookup->status))
-        return set(Result::kTempError, fmt::format("key lookup of {} failed: {}", name, dns::to_string(lookup->status)));
-      if (lookup && lookup->status == dns::Status::kOk) return set(Result::kPermError, "key record unusable");
-      return set(Result::kPermError,
-                 fmt::format("no key record at {}{}", name,
-                             lookup ? fmt::format(" ({})", dns::to_string(lookup->status)) : ""));
-    }
+    case DKIM_SIGERROR_KEYFAIL:
+      return set(Result::kPermError, "key record unusable");
     case DKIM_SIGERROR_KEYREVOKED: return set(Result::kPermError, "key revoked (empty p=)");
     case DKIM_SIGERROR_KEYTOOSMALL:
       return set(Result::kPermError, fmt::format("key too short ({} bits)", out.key_bits));
@@ -178,14 +180,17 @@ std::vector<SignatureResult> verify_message(std::string_view message, dns::Resol
     check(dkim_header(dkim.get(), reinterpret_cast<u_char*>(wire.data()), wire.size()), dkim.get(),
           "pass header to libopendkim");
   }
+  // A failed key lookup makes dkim_eoh return early (CBTRYAGAIN, NOKEY, ...); the body is
+  // still hashed so every signature gets its own result.
   status = dkim_eoh(dkim.get());
   check(status, dkim.get(), "verify header");
-  if (status == DKIM_STAT_OK || status == DKIM_STAT_NOKEY || status == DKIM_STAT_CANTVRFY ||
-      status == DKIM_STAT_REVOKED || status == DKIM_STAT_BADSIG || status == DKIM_STAT_KEYFAIL) {
+  if (status != DKIM_STAT_NOSIG) {
     std::string body = crlf_body(message.substr(headers.body_offset()));
-    check(dkim_body(dkim.get(), reinterpret_cast<u_char*>(body.data()), body.size()), dkim.get(), "hash body");
+    status = dkim_body(dkim.get(), reinterpret_cast<u_char*>(body.data()), body.size());
+    check(status, dkim.get(), "hash body");
     bool testkey = false;
-    check(dkim_eom(dkim.get(), &testkey), dkim.get(), "verify message");
+    status = dkim_eom(dkim.get(), &testkey);
+    check(status, dkim.get(), "verify message");
   }
 
   DKIM_SIGINFO** sigs = nullptr;
@@ -204,6 +209,7 @@ std::vector<SignatureResult> verify_message(std::string_view message, dns::Resol
     if (out.identity.empty() && !out.domain.empty()) out.identity = "@" + out.domain;
     unsigned int bits = 0;
     if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK) out.key_bits = bits;
+    if (out.algorithm == "ed25519-sha256" && (dkim_sig_getflags(sig) & DKIM_SIGFLAG_KEYLOADED)) out.key_bits = 256;
     auto lookup = context.lookups.find(sig);
     classify(sig, lookup == context.lookups.end() ? nullptr : &lookup->second, out);
     results.push_back(std::move(out));
