@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "relay/clock.hpp"
@@ -99,6 +100,15 @@ std::string original_recipient(std::string_view orcpt) {
   size_t semi = orcpt.find(';');
   if (semi == std::string_view::npos) return "rfc822; " + xtext_decode(orcpt);
   return std::string(orcpt.substr(0, semi)) + "; " + xtext_decode(orcpt.substr(semi + 1));
+}
+
+// "smtp; 550 5.1.1 ..." for a server's reply; this relay's own text (a connection or DNS
+// failure) is not an SMTP reply and says so with an extension type, as RFC 3464 2.3.6 allows.
+std::string diagnostic_code(std::string_view response) {
+  bool smtp_reply = response.size() >= 3 && response[0] >= '2' && response[0] <= '5' &&
+                    std::isdigit(static_cast<unsigned char>(response[1])) &&
+                    std::isdigit(static_cast<unsigned char>(response[2])) && (response.size() == 3 || response[3] == ' ' || response[3] == '-');
+  return (smtp_reply ? "smtp; " : "X-Relay; ") + std::string(response);
 }
 
 std::string_view default_status(DsnAction action) {
@@ -265,7 +275,7 @@ std::optional<std::string> make_dsn(const Envelope& envelope, std::string_view m
     status += "Action: " + std::string(to_string(options.action)) + "\r\n";
     status += "Status: " + field_text(code, false) + "\r\n";
     if (!r.remote.empty()) status += header_line("Remote-MTA", "dns; " + field_text(remote_mta_name(r.remote), false));
-    if (!response.empty()) status += header_line("Diagnostic-Code", "smtp; " + response);
+    if (!response.empty()) status += header_line("Diagnostic-Code", diagnostic_code(response));
     int64_t last = r.updated > 0 ? r.updated : envelope.last_attempt;
     if (last > 0) status += "Last-Attempt-Date: " + rfc5322_date(last) + "\r\n";
     if (options.action == DsnAction::kDelayed && options.retry_until > 0)

@@ -271,6 +271,16 @@ TEST(Dsn, EnvelopeGoesFromNullSenderToTheSender) {
   EXPECT_EQ(out.arrival, kNow);
 }
 
+TEST(Dsn, OwnDiagnosticsAreNotCalledSmtp) {
+  Envelope e = sample_envelope();
+  e.recipients[0].response = "connect to mx.remote.test[127.0.0.2]:25: Connection refused";
+  auto dsn = make_dsn(e, kMessage, options(DsnAction::kFailed));
+  ASSERT_TRUE(dsn);
+  std::string top;
+  auto groups = status_groups(split_parts(*dsn, &top)[1].body);
+  EXPECT_EQ(groups[1]["Diagnostic-Code"], "X-Relay; connect to mx.remote.test[127.0.0.2]:25: Connection refused");
+}
+
 TEST(Dsn, XtextDecoding) {
   EXPECT_EQ(xtext_decode("a+2Bb+3Dc"), "a+b=c");
   EXPECT_EQ(xtext_decode("plain"), "plain");

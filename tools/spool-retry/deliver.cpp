@@ -1,0 +1,45 @@
+#include "deliver.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "relay/exit_codes.hpp"
+#include "relay/log.hpp"
+
+extern char** environ;
+
+namespace spoolretry {
+
+int run_mx_deliver(const Options& options, std::optional<int64_t> fixed_now) {
+  std::vector<std::string> args = {options.mx_deliver, "--spool", options.spool_dir};
+  args.insert(args.end(), options.deliver_args.begin(), options.deliver_args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (fixed_now) ::setenv("RELAY_NOW", ("@" + std::to_string(*fixed_now)).c_str(), 1);
+
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, options.mx_deliver.c_str(), nullptr, nullptr, argv.data(), environ);
+  if (rc != 0) {
+    relay::log::warning("unable to run " + options.mx_deliver + ": " + std::strerror(rc));
+    return relay::kExitTemporary;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      relay::log::warning("unable to wait for " + options.mx_deliver + ": " + std::strerror(errno));
+      return relay::kExitTemporary;
+    }
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  relay::log::warning(options.mx_deliver + " died by signal " + std::to_string(WTERMSIG(status)));
+  return relay::kExitTemporary;
+}
+
+}  // namespace spoolretry

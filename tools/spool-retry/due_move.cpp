@@ -1,0 +1,60 @@
+#include "due_move.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "relay/exit_codes.hpp"
+
+namespace spoolretry {
+
+std::optional<LockedDue> LockedDue::lock(const relay::Spool& spool, const std::string& id) {
+  std::string path = spool.path(relay::Stage::kDeferred, id);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    relay::fail_errno("unable to open " + path, errno);
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  return LockedDue(spool, id, fd);
+}
+
+LockedDue::LockedDue(LockedDue&& other) noexcept : spool_(other.spool_), id_(std::move(other.id_)), fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+LockedDue::~LockedDue() { unlock(); }
+
+void LockedDue::unlock() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool LockedDue::move_to_outgoing() {
+  std::string from = spool_->path(relay::Stage::kDeferred, id_);
+  std::string to = spool_->path(relay::Stage::kOutgoing, id_);
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    if (errno == ENOENT) return false;
+    relay::fail_errno("unable to move " + from + " to outgoing", errno);
+  }
+  unlock();
+  return true;
+}
+
+void sync_stage(const relay::Spool& spool, relay::Stage stage) {
+  std::string dir = spool.path(stage, "");
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) relay::fail_errno("unable to open " + dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) relay::fail_errno("unable to sync " + dir, err);
+}
+
+}  // namespace spoolretry

@@ -1,0 +1,36 @@
+#pragma once
+// The cheap path for a due message that only needs to go back to outgoing/: lock it where it
+// lies and rename it, without the detour through active/ and without syncing the directory
+// per message. Losing such a rename in a crash leaves the message in deferred/, still due,
+// where the next run finds it; the pass syncs outgoing/ once at the end.
+#include <optional>
+#include <string>
+
+#include "relay/spool.hpp"
+
+namespace spoolretry {
+
+class LockedDue {
+ public:
+  // nullopt when the file is gone (another process moved it) or locked by another process.
+  static std::optional<LockedDue> lock(const relay::Spool& spool, const std::string& id);
+  LockedDue(LockedDue&& other) noexcept;
+  LockedDue& operator=(LockedDue&&) = delete;
+  ~LockedDue();
+
+  // false when the file was moved away meanwhile.
+  bool move_to_outgoing();
+  // Gives the lock up (before a full Claim takes the message).
+  void unlock();
+
+ private:
+  LockedDue(const relay::Spool& spool, std::string id, int fd) : spool_(&spool), id_(std::move(id)), fd_(fd) {}
+  const relay::Spool* spool_;
+  std::string id_;
+  int fd_;
+};
+
+// fsync of one stage directory: makes the renames into it durable.
+void sync_stage(const relay::Spool& spool, relay::Stage stage);
+
+}  // namespace spoolretry

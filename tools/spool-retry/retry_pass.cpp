@@ -1,0 +1,217 @@
+#include "retry_pass.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "due_move.hpp"
+#include "relay/dsn.hpp"
+#include "relay/exit_codes.hpp"
+#include "relay/retry_schedule.hpp"
+#include "scan_hint.hpp"
+
+namespace spoolretry {
+namespace {
+
+struct Entry {
+  std::string id;
+  int64_t mtime;
+};
+
+std::string kind_of(const relay::Envelope& envelope) {
+  return std::string(relay::to_string(relay::classify_deferral(envelope)));
+}
+
+std::string describe(const Plan& plan) {
+  if (plan.expire) return "expire";
+  std::string what = plan.warn ? "warn, " : "";
+  return what + (plan.reschedule_to != 0 ? "reschedule" : "move");
+}
+
+}  // namespace
+
+Summary RetryPass::run(int64_t now) {
+  summary_ = Summary{};
+  rescheduled_earliest_ = std::numeric_limits<int64_t>::max();
+  if (!options_.dry_run) summary_.recovered = static_cast<uint64_t>(spool_.recover_leases(now, options_.lease));
+  if (!options_.dry_run && !options_.full_scan && summary_.recovered == 0 && hint_says_nothing_due(spool_, now)) {
+    summary_.hint_skip = true;
+    reporter_.summary(summary_);
+    return summary_;
+  }
+
+  DirStamp before = deferred_stamp(spool_);
+  std::vector<Entry> due, waiting;
+  due.reserve(256);
+  int64_t next_due = std::numeric_limits<int64_t>::max();
+  spool_.scan(relay::Stage::kDeferred, [&](const relay::SpoolEntry& e) {
+    ++summary_.scanned;
+    if (e.mtime <= now) {
+      due.push_back({e.id, e.mtime});
+    } else {
+      next_due = std::min(next_due, e.mtime);
+      if (options_.dry_run) waiting.push_back({e.id, e.mtime});
+    }
+  });
+  summary_.due = due.size();
+  auto by_time = [](const Entry& a, const Entry& b) { return a.mtime != b.mtime ? a.mtime < b.mtime : a.id < b.id; };
+  std::sort(due.begin(), due.end(), by_time);
+
+  for (const Entry& e : due) {
+    if (options_.dry_run) {
+      preview_due(e.id, e.mtime, now);
+      continue;
+    }
+    try {
+      handle_due(e.id, e.mtime, now);
+    } catch (const relay::Failure& f) {
+      // The claim (if any) was put back unchanged: still due, the next pass tries again.
+      ++summary_.errors;
+      reporter_.event(Event(e.id, "error").because(f.what()));
+    }
+  }
+  if (moved_without_sync_) sync_stage(spool_, relay::Stage::kOutgoing);
+
+  if (options_.dry_run) {
+    std::sort(waiting.begin(), waiting.end(), by_time);
+    for (const Entry& e : waiting) reporter_.event(Event(e.id, "wait").at(e.mtime));
+  } else if (due.empty()) {
+    save_hint(spool_, before, next_due);
+  } else {
+    forget_hint(spool_);
+  }
+  next_due = std::min(next_due, rescheduled_earliest_);
+  summary_.next_due = next_due == std::numeric_limits<int64_t>::max() ? 0 : next_due;
+  reporter_.summary(summary_);
+  return summary_;
+}
+
+void RetryPass::preview_due(const std::string& id, int64_t mtime, int64_t now) {
+  std::optional<relay::Envelope> envelope;
+  try {
+    envelope = spool_.read_envelope(relay::Stage::kDeferred, id);
+  } catch (const relay::Failure& f) {
+    reporter_.event(Event(id, "hold").at(mtime).because(f.what()));
+    return;
+  }
+  if (!envelope) return;  // moved on meanwhile
+  Plan plan = plan_for(*envelope, mtime, now, options_);
+  reporter_.event(Event(id, describe(plan)).at(plan.reschedule_to ? plan.reschedule_to : mtime).because(kind_of(*envelope)));
+}
+
+void RetryPass::handle_due(const std::string& id, int64_t mtime, int64_t now) {
+  auto locked = LockedDue::lock(spool_, id);
+  if (!locked) {
+    ++summary_.busy;
+    return;
+  }
+  std::optional<relay::Envelope> envelope;
+  try {
+    envelope = spool_.read_envelope(relay::Stage::kDeferred, id);
+  } catch (const relay::Failure&) {
+    locked->unlock();
+    claim_or_park(id);  // a readable envelope now: released unchanged, tried next pass
+    return;
+  }
+  if (!envelope) {
+    ++summary_.busy;
+    return;
+  }
+  Plan plan = plan_for(*envelope, mtime, now, options_);
+  if (plan.plain_move()) {
+    if (!locked->move_to_outgoing()) {
+      ++summary_.busy;
+      return;
+    }
+    moved_without_sync_ = true;
+    ++summary_.moved;
+    reporter_.event(Event(id, "move").because(kind_of(*envelope)));
+    return;
+  }
+  // Writing the envelope, a DSN or a new time needs the full claim through active/.
+  locked->unlock();
+  std::optional<relay::Claim> claim = claim_or_park(id);
+  if (claim) act(*claim, plan_for(claim->envelope(), mtime, now, options_), now);
+}
+
+std::optional<relay::Claim> RetryPass::claim_or_park(const std::string& id) {
+  // claim() moves a message whose envelope cannot be read to hold/ and says so.
+  try {
+    std::optional<relay::Claim> claim = spool_.claim(relay::Stage::kDeferred, id);
+    if (!claim) ++summary_.busy;
+    return claim;
+  } catch (const relay::Failure& f) {
+    if (f.code() != relay::kExitData) throw;
+    ++summary_.held;
+    reporter_.event(Event(id, "hold").because(f.what()));
+    return std::nullopt;
+  }
+}
+
+void RetryPass::act(relay::Claim& claim, const Plan& plan, int64_t now) {
+  if (plan.expire) {
+    expire(claim, plan, now);
+    return;
+  }
+  relay::Envelope envelope = claim.envelope();
+  std::string kind = kind_of(envelope);
+  if (plan.warn) {
+    std::string dsn = send_delay_warning(claim, plan, now);
+    envelope.delay_warned = now;
+    ++summary_.warned;
+    reporter_.event(Event(claim.id(), "warn").count(static_cast<int>(envelope.pending_count())).with_dsn(dsn));
+  }
+  if (plan.reschedule_to != 0) {
+    envelope.next_attempt = plan.reschedule_to;
+    claim.rewrite_envelope(envelope);
+    claim.finish(relay::Stage::kDeferred, plan.reschedule_to);
+    ++summary_.rescheduled;
+    rescheduled_earliest_ = std::min(rescheduled_earliest_, plan.reschedule_to);
+    reporter_.event(Event(claim.id(), "reschedule").at(plan.reschedule_to).because(kind));
+    return;
+  }
+  if (plan.warn) claim.rewrite_envelope(envelope);
+  claim.finish(relay::Stage::kOutgoing);
+  ++summary_.moved;
+  reporter_.event(Event(claim.id(), "move").because(kind));
+}
+
+relay::DsnOptions RetryPass::dsn_options(relay::DsnAction action, const Plan& plan, int64_t now) const {
+  relay::DsnOptions dsn;
+  dsn.action = action;
+  dsn.reporting_mta = options_.hostname;
+  dsn.return_limit = options_.dsn_return_limit;
+  dsn.now = now;
+  dsn.retry_until = plan.lifetime_end;
+  return dsn;
+}
+
+std::string RetryPass::send_delay_warning(relay::Claim& claim, const Plan& plan, int64_t now) {
+  relay::DsnOptions dsn = dsn_options(relay::DsnAction::kDelayed, plan, now);
+  auto id = relay::send_dsn(spool_, claim.envelope(), claim.message(), dsn);
+  if (id) ++summary_.dsns;
+  return id.value_or("");
+}
+
+void RetryPass::expire(relay::Claim& claim, const Plan& plan, int64_t now) {
+  relay::Envelope envelope = claim.envelope();
+  relay::DsnOptions dsn = dsn_options(relay::DsnAction::kFailed, plan, now);
+  for (size_t i = 0; i < envelope.recipients.size(); ++i) {
+    relay::Recipient& r = envelope.recipients[i];
+    if (r.done()) continue;
+    r.state = relay::RecipientState::kFailed;
+    r.status = "4.4.7";  // RFC 3463: delivery time expired
+    dsn.only.push_back(i);
+  }
+  envelope.next_attempt = 0;
+  // The DSN is on disk before the message leaves deferred/: a crash in between can repeat
+  // the DSN, never lose it.
+  auto id = relay::send_dsn(spool_, envelope, claim.message(), dsn);
+  claim.rewrite_envelope(envelope);
+  claim.finish(relay::Stage::kFailed);
+  ++summary_.expired;
+  if (id) ++summary_.dsns;
+  reporter_.event(Event(claim.id(), "expire").count(static_cast<int>(dsn.only.size())).with_dsn(id.value_or("")).because("4.4.7 delivery time expired"));
+}
+
+}  // namespace spoolretry
