@@ -41,7 +41,9 @@ struct Request {
   std::string sender;                   // MAIL FROM without brackets; empty for the null sender <>
   std::string recipient;                // kRcpt: the recipient asked about, without brackets
   std::vector<std::string> recipients;  // kData: every recipient of the message
-  std::string from_domain;              // kData: domain of the header From; empty when none
+  std::string from_domain;              // kData: domain of the (first) header From address; empty when none
+  bool headers_seen = true;             // kData: false when the caller never sees the header (Postfix
+                                        // policy service): from-domains and align are not checked
   uint64_t size = 0;                    // kMail: the SIZE= parameter (0 when absent); kData: bytes
   size_t recipient_count = 0;           // kRcpt: accepted so far plus this one; kData: 0 = recipients.size()
 };
@@ -62,10 +64,10 @@ struct Verdict {
 std::string_view to_string(Action action);
 
 struct Options {
-  std::string policy_file;               // relay-policy.conf(5)
-  std::string store_dir;                 // overrides the file's "store"; empty: the file's
-  std::optional<bool> fail_open;         // overrides the file's "on-store-error"
-  Clock clock;                           // --now for tests
+  std::string policy_file{};             // relay-policy.conf(5)
+  std::string store_dir{};               // overrides the file's "store"; empty: the file's
+  std::optional<bool> fail_open{};       // overrides the file's "on-store-error"
+  Clock clock{};                         // --now for tests
 };
 
 class Policy {
