@@ -1,0 +1,196 @@
+#include "spool_runner.hpp"
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "deliverer.hpp"
+#include "relay/dsn.hpp"
+#include "relay/log.hpp"
+#include "relay/spool.hpp"
+#include "report.hpp"
+
+namespace mxdeliver {
+namespace {
+
+using relay::RecipientState;
+using relay::smtp::Outcome;
+
+RecipientState state_of(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kSent: return RecipientState::kSent;
+    case Outcome::kFailed: return RecipientState::kFailed;
+    case Outcome::kDeferred: break;
+  }
+  return RecipientState::kDeferred;
+}
+
+double seconds_since(const relay::Timestamp& now, int64_t then) {
+  return static_cast<double>(now.seconds - then) + now.micros / 1e6;
+}
+
+struct Counters {
+  std::atomic<uint64_t> messages{0}, sent{0}, deferred{0}, failed{0}, errors{0}, dsns{0};
+};
+
+class SpoolRun {
+ public:
+  SpoolRun(const Config& config, const SpoolRunOptions& options, const relay::Clock& clock)
+      : config_(config), options_(options), clock_(clock), spool_(options.dir), tls_(config.tls_ca),
+        cache_(config.max_per_connection, config.idle_limit_ms), slots_(options.per_destination) {}
+
+  int run() {
+    int recovered = spool_.recover_leases(clock_.seconds(), options_.lease);
+    if (recovered > 0) relay::log::info("recovered " + std::to_string(recovered) + " message(s) from active/");
+    // The resolvers are made here, so a bad --resolver fails before any message is claimed.
+    std::vector<std::unique_ptr<relay::dns::Resolver>> resolvers;
+    int threads = std::max(1, options_.concurrency);
+    for (int i = 0; i < threads; ++i) resolvers.push_back(relay::dns::make_resolver({.server = config_.resolver}));
+    std::vector<std::thread> workers;
+    for (int i = 0; i < threads; ++i) workers.emplace_back([this, &resolvers, i] { work(*resolvers[i]); });
+    for (auto& w : workers) w.join();
+    cache_.close_all();
+    relay::log::info("done messages=" + std::to_string(counters_.messages) + " sent=" + std::to_string(counters_.sent) +
+                     " deferred=" + std::to_string(counters_.deferred) + " failed=" + std::to_string(counters_.failed) +
+                     " dsn=" + std::to_string(counters_.dsns) + " connections=" + std::to_string(cache_.opened()) +
+                     " errors=" + std::to_string(counters_.errors));
+    return counters_.errors > 0 ? relay::kExitTemporary : relay::kExitOk;
+  }
+
+ private:
+  // The next id to try: from the queue, refilled from outgoing/ with ids not seen in this run.
+  std::optional<std::string> next_id() {
+    std::lock_guard lock(queue_mutex_);
+    if (queue_.empty()) {
+      for (const auto& entry : spool_.list(relay::Stage::kOutgoing))
+        if (seen_.insert(entry.id).second) queue_.push_back(entry.id);
+    }
+    if (queue_.empty()) return std::nullopt;
+    std::string id = std::move(queue_.front());
+    queue_.pop_front();
+    return id;
+  }
+
+  void work(relay::dns::Resolver& resolver) {
+    Deliverer deliverer(config_, resolver, tls_, cache_, &slots_);
+    while (auto id = next_id()) {
+      try {
+        std::optional<relay::Claim> claim = spool_.claim(relay::Stage::kOutgoing, *id);
+        if (!claim) continue;  // another process got it first
+        ++counters_.messages;
+        process(*claim, deliverer);
+      } catch (const std::exception& e) {
+        // The claim went back to outgoing/ when it was destroyed: nothing is lost.
+        ++counters_.errors;
+        relay::log::warning(*id + ": unable to deliver the message: " + e.what());
+      }
+    }
+  }
+
+  void process(relay::Claim& claim, Deliverer& deliverer) {
+    relay::Envelope& envelope = claim.envelope();
+    const std::string& message = claim.message();
+    std::vector<size_t> todo;
+    for (size_t i = 0; i < envelope.recipients.size(); ++i)
+      if (!envelope.recipients[i].done()) todo.push_back(i);
+    if (!todo.empty()) {
+      relay::smtp::MailRequest mail;
+      mail.sender = envelope.sender;
+      mail.ret = envelope.ret;
+      mail.envid = envelope.envid;
+      mail.smtputf8 = envelope.smtputf8;
+      mail.message = message;
+      for (size_t i : todo) {
+        const auto& r = envelope.recipients[i];
+        mail.recipients.push_back({r.address, r.notify, r.orcpt});
+      }
+      std::vector<RecipientOutcome> outcomes = deliverer.deliver(mail);
+      relay::Timestamp now = clock_.now();
+      envelope.defer_reason.clear();
+      for (size_t k = 0; k < todo.size(); ++k) {
+        relay::Recipient& r = envelope.recipients[todo[k]];
+        const RecipientOutcome& o = outcomes[k];
+        r.state = state_of(o.outcome);
+        r.status = o.status;
+        r.response = relay::log::sanitize(o.response);
+        r.remote = o.remote;
+        r.updated = now.seconds;
+        if (o.outcome == Outcome::kDeferred && envelope.defer_reason.empty()) envelope.defer_reason = o.reason;
+        relay::log::info(log_line(claim.id(), r.address, o, seconds_since(now, envelope.arrival)));
+      }
+      envelope.attempts += 1;
+      envelope.last_attempt = now.seconds;
+    }
+    move_on(claim, message);
+  }
+
+  void move_on(relay::Claim& claim, const std::string& message) {
+    relay::Envelope& envelope = claim.envelope();
+    const int64_t now = clock_.seconds();
+    bool any_sent = false, any_failed = false, any_pending = false;
+    for (const auto& r : envelope.recipients) {
+      any_sent |= r.state == RecipientState::kSent;
+      any_failed |= r.state == RecipientState::kFailed;
+      any_pending |= !r.done();
+    }
+    if (any_pending) {
+      envelope.next_attempt = now + options_.min_backoff;
+      claim.rewrite_envelope(envelope);
+      claim.finish(relay::Stage::kDeferred, envelope.next_attempt);
+      ++counters_.deferred;
+      return;
+    }
+    envelope.defer_reason.clear();
+    envelope.next_attempt = 0;
+    if (!any_failed && !options_.keep_sent) {
+      claim.remove();
+      ++counters_.sent;
+      return;
+    }
+    // The outcomes are on disk before the DSN goes out: a crash in between repeats the
+    // DSN, never a delivery.
+    claim.rewrite_envelope(envelope);
+    if (any_failed && !envelope.null_sender()) {
+      relay::DsnOptions dsn;
+      dsn.action = relay::DsnAction::kFailed;
+      dsn.reporting_mta = config_.hostname;
+      dsn.now = now;
+      std::optional<std::string> dsn_id;
+      {
+        std::lock_guard lock(dsn_mutex_);
+        dsn_id = relay::send_dsn(spool_, envelope, message, dsn);
+      }
+      if (dsn_id) {
+        ++counters_.dsns;
+        relay::log::info(claim.id() + ": sender non-delivery notification: " + *dsn_id);
+      }
+    }
+    claim.finish(any_sent ? relay::Stage::kSent : relay::Stage::kFailed);
+    ++(any_sent ? counters_.sent : counters_.failed);
+  }
+
+  const Config& config_;
+  const SpoolRunOptions& options_;
+  const relay::Clock& clock_;
+  relay::Spool spool_;
+  relay::smtp::TlsClientContext tls_;
+  SessionCache cache_;
+  DestinationSlots slots_;
+  std::mutex queue_mutex_;
+  std::deque<std::string> queue_;
+  std::set<std::string> seen_;
+  std::mutex dsn_mutex_;
+  Counters counters_;
+};
+
+}  // namespace
+
+int run_spool(const Config& config, const SpoolRunOptions& options, const relay::Clock& clock) {
+  SpoolRun run(config, options, clock);
+  return run.run();
+}
+
+}  // namespace mxdeliver
