@@ -31,6 +31,12 @@ double jitter_fraction(const Envelope& envelope) {
   };
   mix(envelope.id);
   mix(std::to_string(envelope.attempts));
+  // FNV leaves the high bits of similar short strings alike: a splitmix64 finish spreads them.
+  hash ^= hash >> 30;
+  hash *= 0xbf58476d1ce4e5b9ull;
+  hash ^= hash >> 27;
+  hash *= 0x94d049bb133111ebull;
+  hash ^= hash >> 31;
   return static_cast<double>(hash >> 11) / static_cast<double>(uint64_t{1} << 53);
 }
 
