@@ -1,0 +1,44 @@
+// spf-check: RFC 7208 check_host() for one client IP, MAIL FROM and HELO.
+#include <cstdio>
+
+#include "relay/audit_options.hpp"
+#include "relay/cli.hpp"
+#include "relay/dns_trace.hpp"
+#include "relay/exit_codes.hpp"
+#include "relay/headers.hpp"
+#include "report.hpp"
+
+int main(int argc, char** argv) {
+  relay::Tool tool("spf-check", "Evaluate the SPF policy (RFC 7208) for a client IP, sender and HELO name.");
+  tool.add_json();
+  tool.add_now();
+  relay::spf::Query query;
+  relay::dns::ResolverOptions resolver_options;
+  relay::spf_check::ReportOptions report_options;
+  std::string receiver;
+  CLI::App& app = tool.app();
+  app.add_option("--ip", query.ip, "SMTP client address (IPv4 or IPv6)")->required();
+  app.add_option("--sender", query.sender, "MAIL FROM address; empty, <> or absent: the null path (HELO is checked)");
+  app.add_option("--helo", query.helo, "HELO/EHLO name of the client");
+  app.add_option("--receiver", receiver, "this host's name for %{r} and Received-SPF (default: the host name)");
+  app.add_flag("--trace", report_options.trace, "show every DNS query and its answer");
+  app.add_flag("--received-spf", report_options.header, "print a Received-SPF header field");
+  relay::audit::add_resolver_options(app, resolver_options);
+  return tool.run(argc, argv, [&] {
+    // MAIL FROM as written in SMTP: "<>" is the null path, "<a@b>" the address a@b.
+    if (query.sender.size() >= 2 && query.sender.front() == '<' && query.sender.back() == '>')
+      query.sender = query.sender.substr(1, query.sender.size() - 2);
+    if (query.sender.empty() && query.helo.empty())
+      throw relay::Failure(relay::kExitUsage, "unable to check SPF: give --sender or --helo");
+    query.receiver = receiver.empty() ? relay::local_hostname() : receiver;
+    query.now = tool.clock().seconds();
+    report_options.json = tool.json();
+    auto resolver = relay::dns::make_resolver(resolver_options);
+    relay::dns::TracingResolver tracing(*resolver);
+    relay::spf::Verdict verdict = relay::spf::check(tracing, query);
+    std::string text = relay::spf_check::report(verdict, query, tracing.entries(), report_options);
+    relay::write_all(1, text, "standard output");
+    // A temporary DNS failure is worth a retry; every other result is an answer.
+    return verdict.result == relay::spf::Result::kTempError ? relay::kExitTemporary : relay::kExitOk;
+  });
+}
