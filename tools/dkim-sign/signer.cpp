@@ -1,0 +1,161 @@
+#include "signer.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "relay/exit_codes.hpp"
+
+namespace relay::dkim {
+
+namespace {
+
+constexpr size_t kLineWidth = 78;  // RFC 5322 2.1.1's recommended line length
+
+// Builds the folded field: tokens go on the current line while it stays within kLineWidth,
+// else on a continuation line. Folding whitespace is allowed between tags and inside the
+// h= and b= values, which is where the token boundaries are.
+class FieldFolder {
+ public:
+  FieldFolder(std::string name, std::string line_end) : text_(std::move(name) + ":"), line_end_(std::move(line_end)) {
+    column_ = text_.size();
+  }
+  void add(std::string_view token, bool space_before) {
+    size_t width = token.size() + (space_before ? 1 : 0);
+    if (column_ + width > kLineWidth && column_ > 8) {
+      add_line_break();
+    } else if (space_before) {
+      text_ += ' ';
+    }
+    text_ += token;
+    column_ += token.size() + (space_before ? 1 : 0);
+  }
+  // A value that may be split anywhere (base64): fills the current line, then whole lines.
+  void add_breakable(std::string_view value) {
+    while (!value.empty()) {
+      if (column_ >= kLineWidth) add_line_break();
+      size_t take = std::min(value.size(), kLineWidth - column_);
+      text_ += value.substr(0, take);
+      column_ += take;
+      value.remove_prefix(take);
+    }
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  void add_line_break() {
+    text_ += line_end_ + "\t";
+    column_ = 8;
+  }
+  std::string text_;
+  std::string line_end_;
+  size_t column_ = 0;
+};
+
+std::string sha256_base64(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return base64(digest, sizeof digest);
+}
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+// rsa-sha256 signs the header data with RSASSA-PKCS1-v1_5 over SHA-256; ed25519-sha256
+// (RFC 8463 3) signs the SHA-256 digest of the header data with PureEdDSA.
+std::string sign_header_data(const PrivateKey& key, std::string_view data) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  const unsigned char* input = reinterpret_cast<const unsigned char*>(data.data());
+  size_t input_size = data.size();
+  const EVP_MD* md = EVP_sha256();
+  if (key.type == KeyType::kEd25519) {
+    SHA256(input, input_size, digest);
+    input = digest;
+    input_size = sizeof digest;
+    md = nullptr;
+  }
+  size_t size = 0;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key.pkey.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &size, input, input_size) != 1)
+    throw Failure(kExitTemporary, "unable to sign message: OpenSSL refused the key " + key.path);
+  std::string signature(size, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, input, input_size) != 1)
+    throw Failure(kExitTemporary, "unable to sign message: OpenSSL signing failed with " + key.path);
+  return base64(reinterpret_cast<const unsigned char*>(signature.data()), size);
+}
+
+// The h= names (each as written in the message when present) and the fields they select,
+// bottom-up per name as RFC 6376 5.4.2 says.
+struct HeaderSelection {
+  std::vector<std::string> names;
+  std::string canonical;
+};
+
+HeaderSelection select_headers(const HeaderBlock& headers, const SignOptions& options) {
+  HeaderSelection selection;
+  std::map<std::string, size_t> used;  // per lower-case name: instances taken from the bottom
+  auto take = [&](const std::string& name) {
+    auto all = headers.find_all(name);
+    size_t& taken = used[name];
+    if (taken < all.size()) {
+      const HeaderField* field = all[all.size() - 1 - taken];
+      selection.canonical += canonical_header(field->raw, options.header_canon, true);
+    }
+    ++taken;  // past the last instance: the name signs the field's absence
+  };
+  for (const auto& name : options.headers) {
+    size_t present = headers.count(name);
+    bool oversigned = std::find(options.oversign.begin(), options.oversign.end(), name) != options.oversign.end();
+    for (size_t i = 0; i < present + (oversigned ? 1 : 0); ++i) {
+      take(name);
+      selection.names.push_back(name);
+    }
+  }
+  return selection;
+}
+
+}  // namespace
+
+std::vector<std::string> default_signed_headers() {
+  return {"from",          "reply-to",    "subject",        "date",         "to",
+          "cc",            "resent-date", "resent-from",    "resent-to",    "resent-cc",
+          "in-reply-to",   "references",  "list-id",        "list-help",    "list-unsubscribe",
+          "list-subscribe", "list-post",  "list-owner",     "list-archive", "message-id",
+          "mime-version",  "content-type", "content-transfer-encoding", "list-unsubscribe-post"};
+}
+
+std::string make_signature(std::string_view message, const HeaderBlock& headers, const SigningChoice& choice,
+                           const SignOptions& options, int64_t now) {
+  const PrivateKey& key = choice.key->key;
+  std::string body_hash = sha256_base64(canonical_body(message.substr(headers.body_offset()), options.body_canon));
+  HeaderSelection selection = select_headers(headers, options);
+
+  FieldFolder field("DKIM-Signature", headers.crlf() ? "\r\n" : "\n");
+  field.add("v=1;", true);
+  field.add(fmt::format("a={};", signing_algorithm(key.type)), true);
+  field.add(fmt::format("c={}/{};", to_string(options.header_canon), to_string(options.body_canon)), true);
+  field.add(fmt::format("d={};", choice.domain), true);
+  field.add(fmt::format("s={};", choice.key->selector), true);
+  field.add(fmt::format("t={};", now), true);
+  if (options.lifetime) field.add(fmt::format("x={};", now + *options.lifetime), true);
+  for (size_t i = 0; i < selection.names.size(); ++i) {
+    bool last = i + 1 == selection.names.size();
+    field.add(fmt::format("{}{}{}", i == 0 ? "h=" : "", selection.names[i], last ? ";" : ":"), i == 0);
+  }
+  field.add(fmt::format("bh={};", body_hash), true);
+  field.add("b=", true);
+
+  // 3.7: the header hash ends with this field, b= empty, without its final line end.
+  std::string header_data = selection.canonical + canonical_header(field.text(), options.header_canon, false);
+  std::string signature = sign_header_data(key, header_data);
+  field.add_breakable(signature);
+  return field.text() + (headers.crlf() ? "\r\n" : "\n");
+}
+
+}  // namespace relay::dkim
