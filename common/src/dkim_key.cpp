@@ -74,7 +74,7 @@ PrivateKey load_private_key(const std::string& path) {
   return key;
 }
 
-std::string public_key_record(const PrivateKey& key, bool strict_subdomains) {
+std::string public_key_record(const PrivateKey& key, std::string_view flags) {
   std::vector<unsigned char> der;
   if (key.type == KeyType::kRsa) {
     // RFC 6376 3.6.1: p= holds the DER SubjectPublicKeyInfo of an RSA key.
@@ -90,7 +90,8 @@ std::string public_key_record(const PrivateKey& key, bool strict_subdomains) {
     if (EVP_PKEY_get_raw_public_key(key.pkey.get(), der.data(), &size) != 1 || size != 32)
       throw Failure(kExitTemporary, "unable to encode public key: OpenSSL error");
   }
-  return fmt::format("v=DKIM1; h=sha256; k={}; {}p={}", key_type_name(key.type), strict_subdomains ? "t=s; " : "",
+  return fmt::format("v=DKIM1; h=sha256; k={}; {}p={}", key_type_name(key.type),
+                     flags.empty() ? "" : fmt::format("t={}; ", flags),
                      base64(der.data(), der.size()));
 }
 

@@ -34,8 +34,8 @@ std::string_view key_type_name(KeyType type);
 PrivateKey load_private_key(const std::string& path);
 
 // The TXT record text for the public half: "v=DKIM1; h=sha256; k=rsa; t=s; p=<base64>".
-// strict_subdomains adds t=s (the key may not sign for subdomains of its d=).
-std::string public_key_record(const PrivateKey& key, bool strict_subdomains);
+// flags is the t= value (RFC 6376 3.6.1: "s" no subdomains, "y" testing), empty for none.
+std::string public_key_record(const PrivateKey& key, std::string_view flags);
 
 // Base64 without line breaks.
 std::string base64(const unsigned char* data, size_t size);
