@@ -49,14 +49,14 @@ const std::array<TextRule, 10>& text_rules() {
         "mailbox does not", "invalid recipient", "invalid mailbox", "unknown recipient", "no such recipient",
         "address not found", "couldn't be found", "could not be found", "account does not", "account is disabled",
         "account has been disabled", "is disabled", "no longer", "not a valid", "unknown local part",
-        "no mailbox here by that name", "address rejected: user", "unrouteable address", "invalid address",
+        "no mailbox here by that name", "address rejected: user", "invalid address",
         "undeliverable address", "not our customer", "not have an account", "doesn't have a", "bad destination mailbox",
         "user doesn't", "unknown address", "address unknown", "no such person", "recipient unknown",
         "recipient address rejected: undeliverable"}},
       {Reason::kHostUnknown,
        {"host unknown", "host not found", "domain not found", "no such domain", "name or service not known",
         "couldn't find any host", "host or domain name not found", "nxdomain", "domain does not exist",
-        "null mx", "unrouteable mail domain", "no mx", "unknown host", "domain name not found", "dns lookup",
+        "null mx", "unrouteable address", "unrouteable mail domain", "no mx", "unknown host", "domain name not found", "dns lookup",
         "domain has no", "all relevant mx records point to non-existent hosts", "no valid mx", "bad destination system"}},
       {Reason::kRateLimited,
        {"rate limit", "ratelimit", "too many", "throttl", "exceeded the rate", "unusual rate", "rate of",
@@ -146,8 +146,9 @@ int find_smtp_code(std::string_view text) {
     if (i > 0 && (is_digit(text[i - 1]) || text[i - 1] == '.' || text[i - 1] == '-' ||
                   std::isalpha(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_' || text[i - 1] == '/'))
       continue;
+    bool colon_at_start = i == 0 && i + 3 < text.size() && text[i + 3] == ':';  // Yahoo's "554: delivery error"
     if (i + 3 < text.size() && text[i + 3] != ' ' && text[i + 3] != '-' && text[i + 3] != '\t' && text[i + 3] != '\r' &&
-        text[i + 3] != '\n')
+        text[i + 3] != '\n' && !colon_at_start)
       continue;
     if (i > 0 && text[i - 1] == ':') continue;  // a port, as in "[192.0.2.1]:550"
     return (c - '0') * 100 + (text[i + 1] - '0') * 10 + (text[i + 2] - '0');

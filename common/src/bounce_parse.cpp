@@ -159,6 +159,9 @@ Report parse(std::string_view message, const Options& options) {
     report.recipients.push_back(std::move(r));
   } else if (report.why_not.empty() && detail::read_text_bounce(text, report, options)) {
     report.kind = Kind::kBounce;
+    // A text bounce names no reporting MTA; the host in its From address wrote it.
+    if (report.reporting_mta.empty() && text.from.find('@') != std::string::npos)
+      report.reporting_mta = text.from.substr(text.from.find('@') + 1);
   }
 
   Original original = read_original(found, human);

@@ -69,7 +69,8 @@ std::string remote_mta_in(std::string_view text) {
     start = start == std::string_view::npos ? 0 : start + 1;
     std::string_view word = text.substr(start, at - start);
     while (!word.empty() && word.back() == '.') word.remove_suffix(1);
-    if (word.find('.') != std::string_view::npos) return std::string(word);
+    if (word.find('.') != std::string_view::npos && word.find_first_of("@()<>") == std::string_view::npos)
+      return std::string(word);
   }
   return "";
 }
@@ -198,6 +199,8 @@ bool read_sendmail(const Lines& lines, Builder& out) {
     for (size_t i = transcript + 1; i < lines.size() && !is_copy_marker(lines[i]); ++i) {
       std::string_view t = trim(lines[i]);
       if (contains_nocase(t, "while talking to ")) host = word_after(t, "while talking to ");
+      for (Recipient& r : out.pending)  // "<a@b>... Deferred: Connection timed out with mx.example."
+        if (r.diagnostic.empty() && contains_nocase(t, r.address)) r.diagnostic = std::string(t);
       std::string_view reply = t;
       if (starts_with_nocase(reply, "<<< ")) reply.remove_prefix(4);
       if (starts_with_nocase(reply, ">>> ") || find_smtp_code(reply.substr(0, 4)) < 400) continue;
@@ -291,7 +294,8 @@ bool read_gmail_style(const Lines& lines, const TextBounce& in, Builder& out) {
     if (std::string address = find_address(lines[i]); !address.empty()) added.push_back(&out.add(address, action));
   std::string diagnostic;
   std::string remote;
-  size_t said = find_line(lines, i, {"The error that the other server returned was:", "Technical details of"});
+  size_t said = find_line(lines, i, {"The error that the other server returned was:"});
+  if (said == kNone) said = find_line(lines, i, {"Technical details of"});
   if (said != kNone) {
     if (size_t details = find_line(lines, i, {"Technical details of"}); details != kNone) {
       std::string paragraph;

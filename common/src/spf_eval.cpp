@@ -321,6 +321,11 @@ Verdict check_host(dns::Resolver& resolver, const Query& query, std::string_view
   return evaluator.run(domain);
 }
 
+std::string envelope_sender(std::string_view text) {
+  if (text.size() >= 2 && text.front() == '<' && text.back() == '>') text = text.substr(1, text.size() - 2);
+  return std::string(text);
+}
+
 Verdict check(dns::Resolver& resolver, const Query& query, const Limits& limits) {
   std::string domain;
   Verdict verdict;

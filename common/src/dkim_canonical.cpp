@@ -1,0 +1,99 @@
+#include "relay/dkim_canonical.hpp"
+
+#include <cctype>
+
+namespace relay::dkim {
+
+namespace {
+
+bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+// Calls line(content) for each line of text, without its CRLF or LF; the last line counts
+// even without a line end.
+template <typename Fn>
+void for_each_line(std::string_view text, Fn&& line) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t lf = text.find('\n', start);
+    size_t end = lf == std::string_view::npos ? text.size() : lf;
+    size_t content_end = (end > start && lf != std::string_view::npos && text[end - 1] == '\r') ? end - 1 : end;
+    line(text.substr(start, content_end - start));
+    start = lf == std::string_view::npos ? text.size() : lf + 1;
+  }
+}
+
+// 3.4.4 per line: whitespace runs become one space, trailing whitespace goes.
+void append_relaxed_line(std::string& out, std::string_view line) {
+  bool pending_space = false;
+  for (char c : line) {
+    if (is_wsp(c)) {
+      pending_space = true;
+      continue;
+    }
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    out.push_back(c);
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(Canon canon) { return canon == Canon::kSimple ? "simple" : "relaxed"; }
+
+std::string canonical_header(std::string_view raw, Canon canon, bool with_line_end) {
+  if (!raw.empty() && raw.back() == '\n') raw.remove_suffix(1);
+  if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+  std::string out;
+  out.reserve(raw.size() + 2);
+  if (canon == Canon::kSimple) {
+    bool first = true;
+    for_each_line(raw, [&](std::string_view line) {
+      if (!first) out += "\r\n";
+      first = false;
+      out.append(line);
+    });
+  } else {
+    // 3.4.2: lower-case name, no whitespace around the colon, unfolded value with whitespace
+    // runs as one space and none at the end.
+    size_t colon = raw.find(':');
+    std::string_view name = raw.substr(0, colon);
+    while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
+    for (char c : name) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    out.push_back(':');
+    if (colon != std::string_view::npos) {
+      std::string unfolded;
+      for_each_line(raw.substr(colon + 1), [&](std::string_view line) { unfolded.append(line); });
+      std::string value;
+      append_relaxed_line(value, unfolded);
+      if (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      out += value;
+    }
+  }
+  if (with_line_end) out += "\r\n";
+  return out;
+}
+
+std::string canonical_body(std::string_view body, Canon canon) {
+  std::string out;
+  out.reserve(body.size() + body.size() / 16 + 2);
+  size_t empty_lines = 0;  // held back: empty lines at the end of the body are dropped
+  for_each_line(body, [&](std::string_view line) {
+    bool blank = canon == Canon::kSimple ? line.empty()
+                                         : line.find_first_not_of(" \t") == std::string_view::npos;
+    if (blank) {
+      ++empty_lines;
+      return;
+    }
+    for (; empty_lines > 0; --empty_lines) out += "\r\n";
+    if (canon == Canon::kSimple)
+      out.append(line);
+    else
+      append_relaxed_line(out, line);
+    out += "\r\n";
+  });
+  // 3.4.3: a simple body is never empty; 3.4.4: a relaxed one may be.
+  if (out.empty() && canon == Canon::kSimple) out = "\r\n";
+  return out;
+}
+
+}  // namespace relay::dkim
