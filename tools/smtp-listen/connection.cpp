@@ -29,6 +29,7 @@ Connection::Connection(Server& server, uint64_t id, int read_fd, int write_fd, C
       last_input_ms_(started_ms_) {}
 
 Connection::~Connection() {
+  session_.abandon();
   ::close(read_fd_);
   if (write_fd_ != read_fd_) ::close(write_fd_);
 }

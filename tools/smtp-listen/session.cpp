@@ -39,6 +39,7 @@ void Session::reply(std::string_view text) {
 }
 
 void Session::close_with(std::string_view text) {
+  reset_transaction();  // a message cut short leaves nothing behind, before the client sees the close
   reply(text);
   closing_ = true;
   host_.close();

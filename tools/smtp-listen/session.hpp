@@ -67,6 +67,7 @@ class Session {
   bool closing() const { return closing_; }
   void stop();                         // SIGTERM: close now, or after the message under way
   void timed_out();
+  void abandon() { reset_transaction(); }  // the connection is going: drop a message under way
 
  private:
   enum class Mode { kCommand, kData, kBdat, kAuthPlain, kAuthLoginUser, kAuthLoginPassword };

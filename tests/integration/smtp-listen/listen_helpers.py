@@ -142,3 +142,9 @@ def received_and_rest(message):
     assert message.startswith(b"Received: "), message[:80]
     m = re.match(rb"Received: [^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*", message)
     return m.group(0), message[m.end():]
+
+
+def base64_plain(user, password):
+    """The initial response of AUTH PLAIN (RFC 4616)."""
+    import base64
+    return base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
