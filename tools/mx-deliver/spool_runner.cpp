@@ -1,5 +1,6 @@
 #include "spool_runner.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -18,6 +19,10 @@ namespace {
 
 using relay::RecipientState;
 using relay::smtp::Outcome;
+
+// The envelope mark of a failed recipient whose DSN is not yet out: rcpt.dsn=due.
+constexpr const char* kDsnMark = "dsn";
+constexpr const char* kDsnDue = "due";
 
 RecipientState state_of(Outcome outcome) {
   switch (outcome) {
@@ -96,40 +101,77 @@ class SpoolRun {
     std::vector<size_t> todo;
     for (size_t i = 0; i < envelope.recipients.size(); ++i)
       if (!envelope.recipients[i].done()) todo.push_back(i);
-    if (!todo.empty()) {
-      relay::smtp::MailRequest mail;
-      mail.sender = envelope.sender;
-      mail.ret = envelope.ret;
-      mail.envid = envelope.envid;
-      mail.smtputf8 = envelope.smtputf8;
-      mail.message = message;
-      for (size_t i : todo) {
-        const auto& r = envelope.recipients[i];
-        mail.recipients.push_back({r.address, r.notify, r.orcpt});
-      }
-      std::vector<RecipientOutcome> outcomes = deliverer.deliver(mail);
-      relay::Timestamp now = clock_.now();
-      envelope.defer_reason.clear();
-      for (size_t k = 0; k < todo.size(); ++k) {
-        relay::Recipient& r = envelope.recipients[todo[k]];
-        const RecipientOutcome& o = outcomes[k];
-        r.state = state_of(o.outcome);
-        r.status = o.status;
-        r.response = relay::log::sanitize(o.response);
-        r.remote = o.remote;
-        r.updated = now.seconds;
-        if (o.outcome == Outcome::kDeferred && envelope.defer_reason.empty()) envelope.defer_reason = o.reason;
-        relay::log::info(log_line(claim.id(), r.address, o, seconds_since(now, envelope.arrival)));
-      }
-      envelope.attempts += 1;
-      envelope.last_attempt = now.seconds;
-    }
-    move_on(claim, message);
+    if (!todo.empty()) attempt(claim, deliverer, todo);
+    report_failures(claim, message);
+    move_on(claim);
   }
 
-  void move_on(relay::Claim& claim, const std::string& message) {
+  void attempt(relay::Claim& claim, Deliverer& deliverer, const std::vector<size_t>& todo) {
     relay::Envelope& envelope = claim.envelope();
-    const int64_t now = clock_.seconds();
+    relay::smtp::MailRequest mail;
+    mail.sender = envelope.sender;
+    mail.ret = envelope.ret;
+    mail.envid = envelope.envid;
+    mail.smtputf8 = envelope.smtputf8;
+    mail.message = claim.message();
+    for (size_t i : todo) {
+      const auto& r = envelope.recipients[i];
+      mail.recipients.push_back({r.address, r.notify, r.orcpt});
+    }
+    std::vector<RecipientOutcome> outcomes = deliverer.deliver(mail);
+    relay::Timestamp now = clock_.now();
+    envelope.defer_reason.clear();
+    for (size_t k = 0; k < todo.size(); ++k) {
+      relay::Recipient& r = envelope.recipients[todo[k]];
+      const RecipientOutcome& o = outcomes[k];
+      r.state = state_of(o.outcome);
+      r.status = o.status;
+      r.response = relay::log::sanitize(o.response);
+      r.remote = o.remote;
+      r.updated = now.seconds;
+      if (o.outcome == Outcome::kFailed) r.extra.emplace_back(kDsnMark, kDsnDue);
+      if (o.outcome == Outcome::kDeferred && envelope.defer_reason.empty()) envelope.defer_reason = o.reason;
+      relay::log::info(log_line(claim.id(), r.address, o, seconds_since(now, envelope.arrival)));
+    }
+    envelope.attempts += 1;
+    envelope.last_attempt = now.seconds;
+  }
+
+  // A DSN for the recipients that failed, as soon as they fail (the others may still be
+  // deferred). The failures are marked "dsn=due" on disk before the DSN is made, and the
+  // mark goes after: a crash in between repeats a DSN, it never loses one.
+  void report_failures(relay::Claim& claim, const std::string& message) {
+    relay::Envelope& envelope = claim.envelope();
+    auto is_mark = [](const auto& field) { return field.first == kDsnMark; };
+    std::vector<size_t> due;
+    for (size_t i = 0; i < envelope.recipients.size(); ++i)
+      if (std::ranges::any_of(envelope.recipients[i].extra, is_mark)) due.push_back(i);
+    if (due.empty()) return;
+    if (!envelope.null_sender()) send_failure_dsn(claim, message, due);
+    for (size_t i : due) std::erase_if(envelope.recipients[i].extra, is_mark);
+  }
+
+  void send_failure_dsn(relay::Claim& claim, const std::string& message, const std::vector<size_t>& due) {
+    relay::Envelope& envelope = claim.envelope();
+    claim.rewrite_envelope(envelope);
+    relay::DsnOptions dsn;
+    dsn.action = relay::DsnAction::kFailed;
+    dsn.reporting_mta = config_.hostname;
+    dsn.now = clock_.seconds();
+    dsn.only = due;
+    std::optional<std::string> dsn_id;
+    {
+      std::lock_guard lock(dsn_mutex_);
+      dsn_id = relay::send_dsn(spool_, envelope, message, dsn);
+    }
+    if (dsn_id) {
+      ++counters_.dsns;
+      relay::log::info(claim.id() + ": sender non-delivery notification: " + *dsn_id);
+    }
+  }
+
+  void move_on(relay::Claim& claim) {
+    relay::Envelope& envelope = claim.envelope();
     bool any_sent = false, any_failed = false, any_pending = false;
     for (const auto& r : envelope.recipients) {
       any_sent |= r.state == RecipientState::kSent;
@@ -137,7 +179,7 @@ class SpoolRun {
       any_pending |= !r.done();
     }
     if (any_pending) {
-      envelope.next_attempt = now + options_.min_backoff;
+      envelope.next_attempt = clock_.seconds() + options_.min_backoff;
       claim.rewrite_envelope(envelope);
       claim.finish(relay::Stage::kDeferred, envelope.next_attempt);
       ++counters_.deferred;
@@ -150,24 +192,7 @@ class SpoolRun {
       ++counters_.sent;
       return;
     }
-    // The outcomes are on disk before the DSN goes out: a crash in between repeats the
-    // DSN, never a delivery.
     claim.rewrite_envelope(envelope);
-    if (any_failed && !envelope.null_sender()) {
-      relay::DsnOptions dsn;
-      dsn.action = relay::DsnAction::kFailed;
-      dsn.reporting_mta = config_.hostname;
-      dsn.now = now;
-      std::optional<std::string> dsn_id;
-      {
-        std::lock_guard lock(dsn_mutex_);
-        dsn_id = relay::send_dsn(spool_, envelope, message, dsn);
-      }
-      if (dsn_id) {
-        ++counters_.dsns;
-        relay::log::info(claim.id() + ": sender non-delivery notification: " + *dsn_id);
-      }
-    }
     claim.finish(any_sent ? relay::Stage::kSent : relay::Stage::kFailed);
     ++(any_sent ? counters_.sent : counters_.failed);
   }

@@ -74,14 +74,15 @@ def received(out):
 _counter = [0]
 
 
-def deposit(spool, sender, recipients, message=MESSAGE, stage="outgoing"):
-    """Writes a message into a spool stage in the relay-spool(5) format; returns its id."""
+def deposit(spool, sender, recipients, message=MESSAGE, stage="outgoing", fields=(), rcpt_fields=()):
+    """Writes a message into a spool stage in the relay-spool(5) format; returns its id.
+    fields: extra envelope lines; rcpt_fields: extra rcpt.* lines for every recipient."""
     _counter[0] += 1
     now = int(time.time())
     qid = f"{now}.{_counter[0]:06d}.{os.getpid()}_{_counter[0]}.testhost"
-    lines = ["version=1", f"id={qid}", f"sender={sender}", f"arrival={now}", "attempts=0"]
+    lines = ["version=1", f"id={qid}", f"sender={sender}", f"arrival={now}", "attempts=0", *fields]
     for r in recipients:
-        lines += [f"rcpt={r}", "rcpt.state=pending"]
+        lines += [f"rcpt={r}", "rcpt.state=pending", *rcpt_fields]
     path = pathlib.Path(spool) / stage / qid
     path.write_bytes(("\n".join(lines) + "\n\n").encode() + message)
     return qid
