@@ -1,0 +1,95 @@
+"""Ways to run smtp-listen: stdin/stdout under tcpserver or inetd, sockets from systemd,
+IPv6 listeners, and many sessions at once from Postfix's smtp-source."""
+import os
+import socket
+import subprocess
+
+import listen_helpers as lh
+import relaytest
+
+SESSION = (b"EHLO client.example.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n"
+           b"Subject: stdio\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+
+
+def run_stdio(tmp_path, env):
+    spool = relaytest.make_spool(tmp_path / "spool")
+    out = relaytest.run([relaytest.bin("smtp-listen"), "--stdio", "--spool", str(spool), "--hostname",
+                         "relay.example.test"], input=SESSION, env=env, timeout=20)
+    return spool, out
+
+
+def test_stdio_with_tcpserver_environment(tmp_path):
+    spool, out = run_stdio(tmp_path, {"TCPREMOTEIP": "192.0.2.7", "TCPREMOTEPORT": "4567", "RELAYCLIENT": ""})
+    assert out.returncode == 0, out.stderr
+    replies = out.stdout.decode().split("\r\n")
+    assert replies[0] == "220 relay.example.test ESMTP smtp-listen"
+    assert "354 End data with <CR><LF>.<CR><LF>" in replies
+    assert any(r.startswith("250 2.0.0 Ok: queued as ") for r in replies)
+    assert replies[-2] == "221 2.0.0 Bye"
+    names = relaytest.spool_files(spool, "incoming")
+    assert len(names) == 1
+    envelope, message = relaytest.read_spool_file(spool / "incoming" / names[0])
+    assert envelope["client"] == ["192.0.2.7"]
+    assert lh.received_and_rest(message)[1] == b"Subject: stdio\r\n\r\nbody\r\n"
+
+
+def test_stdio_without_relayclient_refuses(tmp_path):
+    spool, out = run_stdio(tmp_path, {"TCPREMOTEIP": "192.0.2.7"})
+    assert b"554 5.7.1 <b@example.test>: Relay access denied" in out.stdout
+    assert relaytest.spool_files(spool, "incoming") == []
+
+
+def test_systemd_socket_activation(procs, tmp_path):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    port = sock.getsockname()[1]
+    spool = relaytest.make_spool(tmp_path / "spool")
+    # LISTEN_PID must name smtp-listen itself: the shell sets it to its own pid and execs.
+    cmd = ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=smtp exec "$@"', "sh", relaytest.bin("smtp-listen"),
+           "--spool", str(spool), "--allow-ip", "127.0.0.1"]
+    proc = procs.start(cmd, stdout=subprocess.PIPE, stderr=open(tmp_path / "stderr", "wb"), bufsize=0,
+                       pass_fds=(3,), preexec_fn=lambda: os.dup2(sock.fileno(), 3))
+    assert proc.stdout.readline().decode() == f"listening 127.0.0.1:{port}\n"
+    sock.close()
+    out = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "-f", "a@example.org", "-t", "b@example.test",
+                          "--timeout", "10"], stdout=subprocess.PIPE, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout
+    assert len(relaytest.spool_files(spool, "incoming")) == 1
+
+
+def test_ipv6_listener(procs, tmp_path):
+    server = lh.start(procs, tmp_path, "--allow-ip", "::1/128", listen=("[::1]:0", "127.0.0.1:0"))
+    v6 = lh.Client(server.ports["plain"][0], host="::1")   # Debian's swaks lacks IO::Socket::INET6
+    lh.ehlo(v6)
+    v6.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+    assert [v6.reply()[0] for _ in range(3)] == [250, 250, 354]
+    assert v6.cmd("Subject: v6\r\n\r\nhi\r\n.")[0] == 250
+    envelope, _ = server.message()
+    assert envelope["client"] == ["::1"]
+    # the IPv4 listener's clients are not in the allow list
+    c = lh.Client(server.ports["plain"][1])
+    lh.ehlo(c)
+    assert c.cmd("MAIL FROM:<a@example.org>")[0] == 250
+    assert c.cmd("RCPT TO:<b@example.test>")[0] == 554
+
+
+def test_smtp_source_load(procs, tmp_path):
+    server = lh.start(procs, tmp_path, "--allow-ip", "127.0.0.1")
+    out = subprocess.run(["smtp-source", "-s", "20", "-m", "400", "-l", "10240", "-f", "a@example.org", "-t",
+                          "b@example.test", f"127.0.0.1:{server.port}"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout
+    names = server.incoming()
+    assert len(names) == 400
+    for name in names:
+        envelope, message = server.message(name)
+        assert envelope["rcpt"] == ["b@example.test"]
+        rest = lh.received_and_rest(message)[1]
+        head, _, body = rest.partition(b"\r\n\r\n")
+        assert head.startswith(b"From: <a@example.org>\r\nTo: <b@example.test>\r\n")
+        lines = body.split(b"\r\n")
+        # smtp-source's body: numbered lines of X, 10240 bytes in all with its line ends
+        assert lines[-1] == b"" and all(set(l) <= set(b"0123456789X") for l in lines[:-1])
+        assert len(body) >= 10240
+    assert "status=accepted" in server.log()
