@@ -6,6 +6,7 @@
 #include "relay/exit_codes.hpp"
 #include "relay/json.hpp"
 #include "relay/log.hpp"
+#include "relay/spool_tools_hold.hpp"
 #include "relay/spool_tools_listing.hpp"
 
 namespace relay::spoolctl {
@@ -24,25 +25,6 @@ SpoolEntry locate_idle(const Spool& spool, const std::string& id) {
   if (entry.stage == Stage::kActive)
     throw Failure(kExitTemporary, "unable to change message " + id + ": a process is working on it (try again)");
   return entry;
-}
-
-void set_field(ExtraFields& fields, const std::string& name, std::string value) {
-  for (auto& [n, v] : fields)
-    if (n == name) {
-      v = std::move(value);
-      return;
-    }
-  fields.emplace_back(name, std::move(value));
-}
-
-std::string take_field(ExtraFields& fields, const std::string& name) {
-  std::string value;
-  auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == name; });
-  if (it != fields.end()) {
-    value = it->second;
-    fields.erase(it);
-  }
-  return value;
 }
 
 Claim claim_or_retry(Spool& spool, Stage stage, const std::string& id) {
@@ -99,11 +81,7 @@ int hold(Spool& spool, const std::vector<std::string>& ids, const std::string& r
       throw Failure(kExitData, "unable to hold message " + id + ": it is in " + std::string(to_string(entry.stage)) +
                                    "/, not in the queue");
     Claim claim = claim_or_retry(spool, entry.stage, id);
-    Envelope envelope = claim.envelope();
-    envelope.hold_reason = reason;
-    set_field(envelope.extra, kHoldFromField, std::string(to_string(entry.stage)));
-    claim.rewrite_envelope(envelope);
-    claim.finish(Stage::kHold);
+    hold::hold_claimed(claim, reason);
     log::event({{"id", id}, {"status", "held"}, {"from", to_string(entry.stage)}});
   });
 }
@@ -120,13 +98,7 @@ int release(Spool& spool, const std::vector<std::string>& ids, const std::string
     SpoolEntry entry = locate_idle(spool, id);
     if (entry.stage != Stage::kHold) throw Failure(kExitData, "unable to release message " + id + ": it is not in hold/");
     Claim claim = claim_or_retry(spool, Stage::kHold, id);
-    Envelope envelope = claim.envelope();
-    auto from = parse_stage(take_field(envelope.extra, kHoldFromField));
-    // Held deferred mail is tried now rather than waiting for a next-attempt time that has passed.
-    Stage target = forced ? *forced : !from ? Stage::kIncoming : *from == Stage::kDeferred ? Stage::kOutgoing : *from;
-    envelope.hold_reason.clear();
-    claim.rewrite_envelope(envelope);
-    claim.finish(target, target == Stage::kDeferred ? envelope.next_attempt : 0);
+    Stage target = hold::release_claimed(claim, forced);
     log::event({{"id", id}, {"status", "released"}, {"to", to_string(target)}});
   });
 }

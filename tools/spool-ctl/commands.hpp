@@ -8,9 +8,6 @@
 
 namespace relay::spoolctl {
 
-// The envelope field that remembers where a held message came from, so release can put it back.
-inline constexpr const char* kHoldFromField = "hold-from";
-
 enum class ShowPart { kAll, kEnvelope, kMessage };
 
 // Each returns the exit code of the command; results go to stdout, problems to stderr.

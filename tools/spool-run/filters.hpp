@@ -1,0 +1,33 @@
+#pragma once
+// The two ways spool-run asks a filter about a message (relay-filter(7)): a process per
+// message, or one long-running process speaking the streaming protocol.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "relay/envelope.hpp"
+#include "relay/filter_protocol.hpp"
+
+namespace relay::spoolrun {
+
+struct FilterSettings {
+  std::vector<std::string> argv;
+  std::string spool;
+  std::string stage;                 // the stage messages are taken from
+  std::chrono::seconds timeout{300};
+  size_t max_output = 0;             // largest new message accepted
+};
+
+class Filter {
+ public:
+  virtual ~Filter() = default;
+  // The filter's verdict on one message. A filter that crashes, hangs or breaks the protocol
+  // gives code 75; one that cannot be started throws Failure (the run stops).
+  virtual filter::Verdict judge(const Envelope& envelope, const std::string& message) = 0;
+};
+
+std::unique_ptr<Filter> make_per_message_filter(FilterSettings settings);
+std::unique_ptr<Filter> make_stream_filter(FilterSettings settings);
+
+}  // namespace relay::spoolrun
