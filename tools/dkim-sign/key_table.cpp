@@ -56,6 +56,8 @@ KeyTable KeyTable::load(const std::string& path) {
     if (key_path.front() != '/') key_path = directory_of(path) + "/" + key_path;
     auto it = loaded.find(key_path);
     if (it == loaded.end()) it = loaded.emplace(key_path, load_private_key(key_path)).first;
+    if (it->second.type == KeyType::kRsa && it->second.bits < 1024)  // RFC 8301 3.2
+      throw fail(fmt::format("{} is an RSA key of {} bits; at least 1024 are needed", key_path, it->second.bits));
     table.keys_.push_back({pattern, selector, it->second});
   }
   if (in.bad()) throw Failure(kExitConfig, fmt::format("unable to read key table {}: read error", path));

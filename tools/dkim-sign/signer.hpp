@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "canonical.hpp"
+#include "relay/dkim_canonical.hpp"
 #include "key_table.hpp"
 #include "relay/headers.hpp"
 
