@@ -97,9 +97,13 @@ std::string_view as_view(const MDB_val& v) { return {static_cast<const char*>(v.
 std::unique_ptr<LmdbStore::Env> open_env(const std::string& dir, bool create) {
   struct stat st;
   std::string data = dir + "/data.mdb";
-  if (!create && ::stat(data.c_str(), &st) != 0)
-    throw StoreError("policy store " + dir + " is missing (" + std::strerror(errno) +
-                     "); create it with relay-policy init");
+  if (!create) {
+    if (::stat(data.c_str(), &st) != 0)
+      throw StoreError("policy store " + dir + " is missing (" + std::strerror(errno) +
+                       "); create it with relay-policy init");
+    // LMDB would silently start an empty file afresh, losing the suppression list.
+    if (st.st_size == 0) throw StoreError("policy store " + dir + ": data.mdb is empty");
+  }
   auto env = std::make_unique<LmdbStore::Env>();
   env->dir = dir;
   int rc = mdb_env_create(&env->env);
@@ -109,6 +113,12 @@ std::unique_ptr<LmdbStore::Env> open_env(const std::string& dir, bool create) {
   mdb_env_set_maxreaders(env->env, kMaxReaders);
   rc = mdb_env_open(env->env, dir.c_str(), MDB_NOSYNC | MDB_NOTLS, 0600);
   if (rc != 0) fail(dir, "unable to open", rc);
+  // A file shorter than the pages its meta page names would fault (SIGBUS) on first read.
+  MDB_envinfo info;
+  MDB_stat stat;
+  if (mdb_env_info(env->env, &info) == 0 && mdb_env_stat(env->env, &stat) == 0 && ::stat(data.c_str(), &st) == 0 &&
+      static_cast<uint64_t>(st.st_size) < (static_cast<uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize)
+    throw StoreError("policy store " + dir + ": data.mdb is truncated");
   // Reader slots of processes that died (SIGKILL) would otherwise pin old pages for ever.
   int dead = 0;
   mdb_reader_check(env->env, &dead);

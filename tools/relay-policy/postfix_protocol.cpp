@@ -142,7 +142,14 @@ std::string PostfixSession::answer(const Attributes& a) {
   } else {
     return "DUNNO";
   }
-  relay::policy::Verdict v = policy_.check(r);
+  relay::policy::Verdict v;
+  if (r.stage == Stage::kRcpt) {
+    // Postfix asks at RCPT what relay-policy answers at MAIL (smtpd_delay_reject): ask both.
+    relay::policy::Request mail = r;
+    mail.stage = Stage::kMail;
+    v = policy_.check(mail);
+  }
+  if (v.action == relay::policy::Action::kAccept) v = policy_.check(r);
   if (r.stage == Stage::kRcpt && v.accepted() && recipients_.size() < kMaxRecipients) recipients_.push_back(r.recipient);
   if (!v.accepted() || v.action == relay::policy::Action::kHold)
     relay::log::event({{"client", r.client_ip},
