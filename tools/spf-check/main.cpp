@@ -25,9 +25,7 @@ int main(int argc, char** argv) {
   app.add_flag("--received-spf", report_options.header, "print a Received-SPF header field");
   relay::audit::add_resolver_options(app, resolver_options);
   return tool.run(argc, argv, [&] {
-    // MAIL FROM as written in SMTP: "<>" is the null path, "<a@b>" the address a@b.
-    if (query.sender.size() >= 2 && query.sender.front() == '<' && query.sender.back() == '>')
-      query.sender = query.sender.substr(1, query.sender.size() - 2);
+    query.sender = relay::spf::envelope_sender(query.sender);
     if (query.sender.empty() && query.helo.empty())
       throw relay::Failure(relay::kExitUsage, "unable to check SPF: give --sender or --helo");
     query.receiver = receiver.empty() ? relay::local_hostname() : receiver;

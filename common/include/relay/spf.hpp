@@ -69,6 +69,9 @@ struct Verdict {
   int void_lookups = 0;
 };
 
+// MAIL FROM as given on a command line or in SMTP: "<>" becomes "" (the null path), "<a@b>" a@b.
+std::string envelope_sender(std::string_view text);
+
 // check_host() for the MAIL FROM identity (or HELO for the null path, RFC 7208 2.4).
 // Throws relay::Failure(kExitUsage) when query.ip is not an IP address.
 Verdict check(dns::Resolver& resolver, const Query& query, const Limits& limits = {});
