@@ -106,7 +106,7 @@ std::string algorithm_name(DKIM_SIGINFO* sig) {
 }
 
 // RFC 6376 6.1 / RFC 8601 2.7.1: what each libopendkim signature error means for the result.
-void classify(DKIM_SIGINFO* sig, const Lookup* lookup, SignatureResult& out) {
+void classify(DKIM* dkim, DKIM_SIGINFO* sig, const Lookup* lookup, SignatureResult& out) {
   int error = dkim_sig_geterror(sig);
   unsigned flags = dkim_sig_getflags(sig);
   auto set = [&](Result result, std::string reason) {
@@ -147,8 +147,10 @@ void classify(DKIM_SIGINFO* sig, const Lookup* lookup, SignatureResult& out) {
     case DKIM_SIGERROR_KEYTYPEUNKNOWN:
     case DKIM_SIGERROR_KEYDECODE:
       return set(Result::kPermError, fmt::format("key record: {}", dkim_sig_geterrorstr(error)));
-    default:
-      return set(Result::kNeutral, dkim_sig_geterrorstr(error) ? dkim_sig_geterrorstr(error) : "unknown error");
+    default: {
+      const char* why = error == DKIM_SIGERROR_UNKNOWN ? dkim_geterror(dkim) : dkim_sig_geterrorstr(error);
+      return set(Result::kNeutral, why ? why : "signature not processed");
+    }
   }
 }
 
@@ -186,6 +188,8 @@ std::vector<SignatureResult> verify_message(std::string_view message, dns::Resol
   check(status, dkim.get(), "verify header");
   if (status != DKIM_STAT_NOSIG) {
     std::string body = crlf_body(message.substr(headers.body_offset()));
+    // SMTP ends every message with a line end; libopendkim refuses a body without one.
+    if (!body.empty() && !body.ends_with("\r\n")) body += "\r\n";
     status = dkim_body(dkim.get(), reinterpret_cast<u_char*>(body.data()), body.size());
     check(status, dkim.get(), "hash body");
     bool testkey = false;
@@ -211,7 +215,7 @@ std::vector<SignatureResult> verify_message(std::string_view message, dns::Resol
     if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK) out.key_bits = bits;
     if (out.algorithm == "ed25519-sha256" && (dkim_sig_getflags(sig) & DKIM_SIGFLAG_KEYLOADED)) out.key_bits = 256;
     auto lookup = context.lookups.find(sig);
-    classify(sig, lookup == context.lookups.end() ? nullptr : &lookup->second, out);
+    classify(dkim.get(), sig, lookup == context.lookups.end() ? nullptr : &lookup->second, out);
     results.push_back(std::move(out));
   }
   return results;
