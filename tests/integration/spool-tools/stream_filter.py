@@ -3,10 +3,12 @@
 
 Adds "X-Stream-Filter: PID COUNT" to each message. Behaviour per message, chosen by the
 Subject: "hold" -> 65 with a reason, "defer" -> 75, "die" -> the process exits mid-message
-(spool-run must put the message back and start a new filter), "garble" -> a broken verdict line.
+(spool-run must put the message back and start a new filter), "garble" -> a broken verdict line,
+"slow" -> no answer for 30 s.
 Without RELAY_FILTER_PROTOCOL=1 it refuses to run (exit 64)."""
 import os
 import sys
+import time
 
 
 def read_exact(stream, n):
@@ -37,6 +39,8 @@ def main():
             sys.exit(76)
         if b"Subject: die" in message:
             os._exit(3)
+        if b"Subject: slow" in message:
+            time.sleep(30)
         if b"Subject: garble" in message:
             rout.write(b"what?\n")
         elif b"Subject: hold" in message:
