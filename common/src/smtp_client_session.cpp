@@ -90,7 +90,10 @@ std::unique_ptr<Session> Session::open(const Peer& peer, const SessionOptions& o
     return nullptr;
   }
   try {
-    if (options.implicit_tls) session->connection_->start_tls(*options.tls_context, peer.host, t.connect);
+    if (options.implicit_tls) {
+      session->connection_->start_tls(*options.tls_context, peer.host, t.connect);
+      if (!session->certificate_acceptable(error)) return nullptr;
+    }
     Reply greeting = session->connection_->read_reply(t.greeting);
     if (!greeting.positive()) {
       error = reply_error(peer, "refused to talk to me", greeting);
@@ -100,8 +103,7 @@ std::unique_ptr<Session> Session::open(const Peer& peer, const SessionOptions& o
     if (!session->hello(error)) return nullptr;
     bool tls_wanted = options.tls != TlsPolicy::kNone && !plaintext_only && !options.implicit_tls;
     if (tls_wanted) {
-      bool plaintext_fallback = false;
-      if (!session->starttls(plaintext_fallback, error)) return nullptr;
+      if (!session->starttls(error)) return nullptr;
     }
     if (options.credentials && !session->authenticate(error)) return nullptr;
   } catch (const IoError& e) {
@@ -136,7 +138,7 @@ bool Session::hello(SessionError& error) {
   return true;
 }
 
-bool Session::starttls(bool& plaintext_fallback, SessionError& error) {
+bool Session::starttls(SessionError& error) {
   bool required = tls_required(options_.tls);
   if (!caps_.starttls) {
     if (!required) return true;
@@ -154,14 +156,16 @@ bool Session::starttls(bool& plaintext_fallback, SessionError& error) {
     return false;
   }
   connection_->start_tls(*options_.tls_context, peer_.host, options_.timeouts.command);
-  if (options_.tls == TlsPolicy::kVerify && !connection_->tls().verified) {
-    error = local_error(peer_, "4.7.5", "server certificate not verified: " + connection_->tls().verify_error);
-    quit();
-    return false;
-  }
-  plaintext_fallback = false;
+  if (!certificate_acceptable(error)) return false;
   // RFC 3207 4.2: forget what was learned before TLS and ask again.
   return hello(error);
+}
+
+bool Session::certificate_acceptable(SessionError& error) {
+  if (options_.tls != TlsPolicy::kVerify || connection_->tls().verified) return true;
+  error = local_error(peer_, "4.7.5", "server certificate not verified: " + connection_->tls().verify_error);
+  quit();
+  return false;
 }
 
 bool Session::authenticate(SessionError& error) {

@@ -113,7 +113,8 @@ class Session {
  private:
   Session(Peer peer, const SessionOptions& options, std::unique_ptr<Connection> connection);
   bool hello(SessionError& error);
-  bool starttls(bool& plaintext_fallback, SessionError& error);
+  bool starttls(SessionError& error);
+  bool certificate_acceptable(SessionError& error);
   bool authenticate(SessionError& error);
   std::string mail_command(const MailRequest& mail, bool eight_bit, bool utf8) const;
   std::string rcpt_command(const RecipientRequest& rcpt) const;

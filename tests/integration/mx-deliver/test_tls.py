@@ -156,3 +156,12 @@ def test_auth_over_implicit_tls(env, procs, tmp):
     assert rows[0]["remote"] == "smtps.example.test[127.0.0.3]:465"
     # aiosmtpd 1.4.3 does not mark implicit-TLS sessions as TLS: the report says it.
     assert rows[0]["tls"].startswith("TLSv1.") and meta(out)["auth"] is True
+
+
+def test_implicit_tls_verify_checks_the_relay_name(env, procs, tmp):
+    c = env["certs"]
+    out = fake_mx(procs, tmp, "127.0.0.3", 465, "--cert", c["server_cert"], "--key", c["server_key"], "--smtps")
+    # The certificate names mx.example.test, the relay host is smtps.example.test.
+    rc, rows, err = deliver(env, "--relayhost", "smtps.example.test:465", "--tls", "verify", rcpt="b@elsewhere.test")
+    assert rc == 75 and rows[0]["dsn"] == "4.7.5", rows
+    assert not received(out)
