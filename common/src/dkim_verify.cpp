@@ -9,6 +9,8 @@
 #undef _Bool
 
 #include <cstring>
+#include <ctime>
+#include <optional>
 #include <fmt/format.h>
 #include <map>
 #include <memory>
@@ -72,6 +74,38 @@ DKIM_CBSTAT lookup_key(DKIM* dkim, DKIM_SIGINFO* sig, u_char* buf, size_t buflen
   return DKIM_CBSTAT_NOTFOUND;
 }
 
+std::string tag_value(DKIM_SIGINFO* sig, const char* tag) {
+  return sig_text(dkim_sig_gettagvalue(sig, false, reinterpret_cast<u_char*>(const_cast<char*>(tag))));
+}
+
+// libopendkim checks t= and x= against the system clock only. With a fixed time its clock
+// drift allowance is widened so it never rejects what the fixed time accepts, and
+// check_times() applies the fixed time itself.
+constexpr uint64_t kClockDrift = 300;
+
+uint64_t drift_for(int64_t fixed_now) {
+  if (fixed_now <= 0) return kClockDrift;
+  int64_t real_now = static_cast<int64_t>(::time(nullptr));
+  return kClockDrift + static_cast<uint64_t>(real_now > fixed_now ? real_now - fixed_now : fixed_now - real_now);
+}
+
+void check_times(DKIM_SIGINFO* sig, int64_t now, SignatureResult& out) {
+  auto number = [&](const char* tag) -> std::optional<int64_t> {
+    std::string text = tag_value(sig, tag);
+    if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    return std::stoll(text);
+  };
+  auto drift = static_cast<int64_t>(kClockDrift);
+  if (auto expires = number("x"); expires && now >= *expires + drift) {
+    out.result = Result::kPermError;
+    out.reason = "signature expired (x= in the past)";
+  } else if (auto signed_at = number("t"); signed_at && *signed_at > now + drift) {
+    out.result = Result::kPermError;
+    out.reason = "signature timestamp in the future";
+  }
+}
+
 struct LibDeleter {
   void operator()(DKIM_LIB* lib) const { dkim_close(lib); }
 };
@@ -85,24 +119,15 @@ std::unique_ptr<DKIM_LIB, LibDeleter> open_library(const VerifyOptions& options)
   uint64_t fixed_time = options.now > 0 ? static_cast<uint64_t>(options.now) : 0;
   unsigned int min_bits = options.min_key_bits;
   unsigned int flags = DKIM_LIBFLAGS_BADSIGHANDLES;  // keep handles of malformed signatures
+  uint64_t drift = drift_for(options.now);
   if ((fixed_time &&
        dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &fixed_time, sizeof fixed_time) != DKIM_STAT_OK) ||
+      dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_CLOCKDRIFT, &drift, sizeof drift) != DKIM_STAT_OK ||
       dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &min_bits, sizeof min_bits) != DKIM_STAT_OK ||
       dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags) != DKIM_STAT_OK ||
       dkim_set_key_lookup(lib.get(), lookup_key) != DKIM_STAT_OK)
     throw Failure(kExitTemporary, "unable to configure libopendkim: option refused");
   return lib;
-}
-
-std::string algorithm_name(DKIM_SIGINFO* sig) {
-  dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
-  dkim_sig_getsignalg(sig, &alg);
-  switch (alg) {
-    case DKIM_SIGN_RSASHA1: return "rsa-sha1";
-    case DKIM_SIGN_RSASHA256: return "rsa-sha256";
-    case DKIM_SIGN_ED25519SHA256: return "ed25519-sha256";
-    default: return "unknown";
-  }
 }
 
 // RFC 6376 6.1 / RFC 8601 2.7.1: what each libopendkim signature error means for the result.
@@ -206,7 +231,7 @@ std::vector<SignatureResult> verify_message(std::string_view message, dns::Resol
     SignatureResult out;
     out.domain = sig_text(dkim_sig_getdomain(sig));
     out.selector = sig_text(dkim_sig_getselector(sig));
-    out.algorithm = algorithm_name(sig);
+    out.algorithm = tag_value(sig, "a");
     unsigned char identity[512] = {0};
     if (dkim_sig_getidentity(dkim.get(), sig, identity, sizeof identity - 1) == DKIM_STAT_OK)
       out.identity = reinterpret_cast<const char*>(identity);
@@ -216,6 +241,7 @@ std::vector<SignatureResult> verify_message(std::string_view message, dns::Resol
     if (out.algorithm == "ed25519-sha256" && (dkim_sig_getflags(sig) & DKIM_SIGFLAG_KEYLOADED)) out.key_bits = 256;
     auto lookup = context.lookups.find(sig);
     classify(dkim.get(), sig, lookup == context.lookups.end() ? nullptr : &lookup->second, out);
+    if (options.now > 0 && (out.result == Result::kPass || out.result == Result::kFail)) check_times(sig, options.now, out);
     results.push_back(std::move(out));
   }
   return results;
