@@ -3,6 +3,7 @@
 // keeps what was already counted (GCRA reads the stored time against the new interval).
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <map>
 
 #include "relay/address.hpp"
@@ -75,7 +76,8 @@ std::vector<Counter> counters_for(const Section& section, const Request& request
       senders(Unit::kMessages, 1);
       break;
     case Stage::kRcpt: {
-      senders(Unit::kRecipients, 1);
+      // The recipients of the transaction so far must fit, not just this one.
+      senders(Unit::kRecipients, std::max<int64_t>(1, static_cast<int64_t>(request.recipient_count)));
       std::string domain = domain_of(request.recipient);
       b.add(Scope::kRecipientDomain, Unit::kMessages, domain, 1);
       b.add(Scope::kRecipientDomain, Unit::kRecipients, domain, 1);

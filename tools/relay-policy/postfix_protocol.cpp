@@ -61,6 +61,7 @@ class RequestReader {
         if (filled != Result::kRequest) return filled;
         continue;
       }
+      if (lf - start_ > kMaxLine) return fail(error, "line longer than 8192 bytes");
       std::string_view line(buffer_.data() + start_, lf - start_);
       start_ = lf + 1;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

@@ -18,8 +18,8 @@ struct CounterInfo {
 };
 
 // The counters of section's rate settings that request touches at its stage: at MAIL one
-// message, at RCPT one recipient (and one message for the recipient's domain), at DATA the
-// whole message. info (when given) gets one entry per counter.
+// message, at RCPT the recipients so far (and one message and one recipient for the
+// recipient's domain), at DATA the whole message. info (when given) gets one entry per counter.
 std::vector<Counter> counters_for(const Section& section, const Request& request,
                                   std::vector<CounterInfo>* info);
 
