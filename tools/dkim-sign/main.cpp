@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
     if (std::find(config.sign.headers.begin(), config.sign.headers.end(), "from") == config.sign.headers.end())
       config.sign.headers.insert(config.sign.headers.begin(), "from");  // RFC 6376 5.4: From is required
     config.sign.oversign = header_names(oversign);
+    for (const auto& name : config.sign.oversign)  // an oversigned field is a signed field
+      if (std::find(config.sign.headers.begin(), config.sign.headers.end(), name) == config.sign.headers.end())
+        config.sign.headers.push_back(name);
     if (!lifetime.empty()) {
       auto seconds = relay::parse_duration(lifetime);
       if (!seconds || *seconds <= 0) throw relay::Failure(relay::kExitUsage, "unable to use --expire " + lifetime + ": not a duration");
