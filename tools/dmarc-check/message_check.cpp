@@ -1,15 +1,11 @@
 #include "message_check.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-
 #include <fmt/format.h>
 
 #include "policy_report.hpp"
 #include "relay/address.hpp"
 #include "relay/cli.hpp"
+#include "relay/dkim_io.hpp"
 #include "relay/dkim_verify.hpp"
 #include "relay/dmarc.hpp"
 #include "relay/exit_codes.hpp"
@@ -22,21 +18,8 @@ namespace relay::dmarc_check {
 namespace {
 
 std::string read_message(const std::string& file) {
-  int fd = file == "-" ? 0 : ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_errno(fmt::format("unable to open message {}", file), errno);
-  std::string data;
-  char buffer[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail_errno(fmt::format("unable to read message {}", file), errno);
-    if (n == 0) break;
-    data.append(buffer, static_cast<size_t>(n));
-    if (data.size() > kMaxMessageBytes)
-      throw Failure(kExitData, fmt::format("unable to read message {}: larger than {} bytes", file, kMaxMessageBytes));
-  }
-  if (fd != 0) ::close(fd);
-  return data;
+  return file == "-" ? dkim::read_limited(0, kMaxMessageBytes, "standard input")
+                     : dkim::read_file_limited(file, kMaxMessageBytes);
 }
 
 // The one RFC5322.From domain DMARC applies to (RFC 7489 6.6.1).

@@ -79,6 +79,23 @@ Verdict check(dns::Resolver& resolver, const Query& query, const Limits& limits 
 // check_host(ip, domain, sender) as RFC 7208 section 4 defines it.
 Verdict check_host(dns::Resolver& resolver, const Query& query, std::string_view domain, const Limits& limits = {});
 
+// ---- analysis of a published policy (mail-audit) ----
+
+struct Analysis {
+  int lookups = 0;       // terms that cost a DNS lookup, nested includes and redirects included
+  int void_lookups = 0;  // a/mx/exists/include/redirect targets without records
+  std::vector<std::string> void_names;
+  std::vector<std::string> problems;  // permerror-level problems in nested records
+  std::string temporary;              // a DNS timeout or SERVFAIL that stopped the walk
+  std::optional<Qualifier> all;       // qualifier of the "all" that ends the policy, redirects followed
+  bool ends_in_redirect = false;      // no all in the policy, redirect= to another domain
+};
+
+// Walks record (published at domain) and every record it includes or redirects to, counting
+// lookups the way check_host() would if no mechanism matched. Macros are not expanded: a term
+// whose domain holds one is counted but not followed.
+Analysis analyze(dns::Resolver& resolver, std::string_view domain, const Record& record);
+
 // "Received-SPF: pass (...) client-ip=...; envelope-from=...; helo=...; ..." (RFC 7208 9.1),
 // folded with LF and a tab (as printed; a writer into a message uses CRLF), no final newline.
 std::string received_spf_header(const Verdict& verdict, const Query& query);
