@@ -127,7 +127,7 @@ Report parse(std::string_view message, const Options& options) {
   for (const HeaderField* field : root.headers.find_all("X-Failed-Recipients")) {
     std::string value = field->value();
     size_t start = 0;
-    while (start < value.size()) {
+    while (start < value.size() && text.failed_recipients.size() < options.max_recipients) {
       size_t comma = value.find(',', start);
       std::string address = find_address(value.substr(start, comma - start));
       if (!address.empty()) text.failed_recipients.push_back(address);

@@ -3,6 +3,7 @@
 // pairs addresses with reply codes in the text of anything that says it is a bounce.
 #include <algorithm>
 #include <deque>
+#include <map>
 
 #include "bounce_internal.hpp"
 
@@ -11,6 +12,7 @@ namespace {
 
 using Lines = std::vector<std::string_view>;
 constexpr size_t kNone = static_cast<size_t>(-1);
+constexpr size_t kMaxTranscriptLines = 2000;  // real transcripts are a few dozen lines
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -79,8 +81,13 @@ struct Builder {
   Report& report;
   const Options& options;
   std::deque<Recipient> pending;  // a deque: readers keep pointers to entries while adding more
+  Recipient spare;                // what add() hands out past the limit, never reported
 
   Recipient& add(std::string address, std::string action) {
+    if (pending.size() >= options.max_recipients) {
+      spare = Recipient{};
+      return spare;
+    }
     pending.push_back(Recipient{});
     pending.back().address = std::move(address);
     pending.back().action = std::move(action);
@@ -196,7 +203,8 @@ bool read_sendmail(const Lines& lines, Builder& out) {
     for (const Recipient& r : out.pending)
       if (!r.diagnostic.empty()) with_reason.push_back(&r);
     std::string host;
-    for (size_t i = transcript + 1; i < lines.size() && !is_copy_marker(lines[i]); ++i) {
+    size_t last = std::min(lines.size(), transcript + 1 + kMaxTranscriptLines);
+    for (size_t i = transcript + 1; i < last && !is_copy_marker(lines[i]); ++i) {
       std::string_view t = trim(lines[i]);
       if (contains_nocase(t, "while talking to ")) host = word_after(t, "while talking to ");
       for (Recipient& r : out.pending)  // "<a@b>... Deferred: Connection timed out with mx.example."
@@ -339,16 +347,19 @@ bool read_generic(const Lines& lines, const TextBounce& in, Builder& out) {
       end = i;
       break;
     }
-  auto reply_line = [&](std::string_view address) -> std::string {
-    for (size_t i = 0; i < end; ++i)
-      if (find_smtp_code(lines[i]) >= 400 && (address.empty() || contains_nocase(lines[i], address)))
-        return std::string(trim(lines[i]));
-    return "";
-  };
+  // Each reply line once, by the address it names: one pass, however many recipients.
+  std::map<std::string, std::string> reply_by_address;
+  std::string first_reply;
+  for (size_t i = 0; i < end; ++i) {
+    if (find_smtp_code(lines[i]) < 400) continue;
+    std::string line(trim(lines[i]));
+    if (first_reply.empty()) first_reply = line;
+    reply_by_address.emplace(to_lower(find_address(line)), line);
+  }
   for (const std::string& address : in.failed_recipients) {
     Recipient& r = out.add(address, "failed");
-    r.diagnostic = reply_line(address);
-    if (r.diagnostic.empty()) r.diagnostic = reply_line("");
+    auto it = reply_by_address.find(to_lower(address));
+    r.diagnostic = it != reply_by_address.end() ? it->second : first_reply;
   }
   if (out.pending.empty()) read_paragraphs(lines, 0, out);
   if (out.pending.empty()) {
@@ -378,7 +389,7 @@ size_t original_copy_offset(std::string_view body) {
 
 bool read_text_bounce(const TextBounce& in, Report& report, const Options& options) {
   Lines lines = split_lines(in.body);
-  Builder out{report, options, {}};
+  Builder out{report, options, {}, {}};
   return read_qmail(lines, in, out) || read_postfix_text(lines, out) || read_exim(lines, out) ||
          read_sendmail(lines, out) || read_exchange(lines, in, out) || read_gmail_style(lines, in, out) ||
          read_generic(lines, in, out);
