@@ -137,3 +137,19 @@ def signature_fields(message):
             pairs = (part.partition("=") for part in value.split(";"))
             tags.append({k.strip(): re.sub(r"\s", "", v) for k, _, v in pairs if k.strip()})
     return tags
+
+
+_counter = 0
+
+
+def deposit(spool, message, sender="bounces@example.test", stage="incoming"):
+    """Writes one message into a stage of a relay-spool(5) spool; returns its queue id."""
+    global _counter
+    _counter += 1
+    msg_id = f"1764395000.{_counter:06d}.{os.getpid()}_{_counter}.dkim-test"
+    envelope = "\n".join(["version=1", f"id={msg_id}", f"sender={sender}", "arrival=1764395000", "protocol=ESMTPSA",
+                          "rcpt=user@example.net", "rcpt.state=pending"]) + "\n\n"
+    tmp = pathlib.Path(spool) / "tmp" / msg_id
+    tmp.write_bytes(envelope.encode() + message)
+    os.rename(tmp, pathlib.Path(spool) / stage / msg_id)
+    return msg_id
