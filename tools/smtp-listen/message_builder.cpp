@@ -1,11 +1,13 @@
 #include "message_builder.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace smtp_listen {
 namespace {
 
 constexpr size_t kOutputBatch = 32 << 10;
+constexpr size_t kMaxFromValue = 4096;
 
 // "Name:" with a name of printable characters other than ':' (RFC 5322 2.2).
 bool field_name_of(std::string_view line, std::string_view* name) {
@@ -51,11 +53,18 @@ void MessageBuilder::line(std::string_view content) {
   if (in_header_) {
     std::string_view name;
     bool continuation = seen_field_ && !content.empty() && (content[0] == ' ' || content[0] == '\t');
-    if (!continuation) {
+    if (continuation) {
+      if (in_from_ && from_value_.size() + content.size() <= kMaxFromValue) from_value_.append(content);
+    } else {
+      in_from_ = false;
       if (field_name_of(content, &name)) {
         seen_field_ = true;
         has_date_ = has_date_ || same_name(name, "Date");
         has_message_id_ = has_message_id_ || same_name(name, "Message-ID");
+        if (same_name(name, "From") && from_value_.empty()) {
+          in_from_ = true;
+          from_value_ = std::string(content.substr(std::min(content.size(), name.size() + 1), kMaxFromValue));
+        }
       } else {
         end_header();  // the empty line, or body text without one
       }

@@ -27,6 +27,8 @@ class MessageBuilder {
   void finish();                        // the message ended
 
   bool too_big() const { return too_big_; }
+  // The first From field's value, unfolded (for relay-policy's header From check).
+  const std::string& from_value() const { return from_value_; }
   uint64_t size() const { return size_; }  // as received, with CRLF line ends
 
  private:
@@ -39,6 +41,8 @@ class MessageBuilder {
   bool has_date_ = false;
   bool has_message_id_ = false;
   bool too_big_ = false;
+  bool in_from_ = false;
+  std::string from_value_;
   uint64_t size_ = 0;
   std::string pending_;  // output gathered across lines, handed on in larger pieces
 };

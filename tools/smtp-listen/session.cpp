@@ -186,15 +186,15 @@ void Session::on_mail(const std::string& argument) {
   Transaction next;
   next.open = true;
   bool seen_size = false;
+  uint64_t declared_size = 0;
   for (const auto& [name, value] : parsed->params) {
     if (!extended_) return error("555 5.5.4 Error: parameters need EHLO");
     bool ok = true;
     if (name == "SIZE" && !seen_size) {
       seen_size = true;
-      uint64_t size = 0;
-      auto [end, err] = std::from_chars(value.data(), value.data() + value.size(), size);
+      auto [end, err] = std::from_chars(value.data(), value.data() + value.size(), declared_size);
       ok = err == std::errc() && end == value.data() + value.size() && !value.empty();
-      if (ok && size > services_.config.limits.message_size)
+      if (ok && declared_size > services_.config.limits.message_size)
         return error("552 5.3.4 Error: message size exceeds fixed limit");
     } else if (name == "BODY" && next.body.empty()) {
       std::string body = value;
@@ -226,6 +226,12 @@ void Session::on_mail(const std::string& argument) {
     return error("553 5.1.7 Error: bad sender address syntax");
   }
   next.sender = path.mailbox ? path.mailbox->str() : "";
+  relay::policy::Request request;
+  request.stage = relay::policy::Stage::kMail;
+  request.sender = next.sender;
+  request.size = declared_size;
+  std::string refusal = ask_policy(std::move(request));
+  if (!refusal.empty()) return reply(refusal);
   transaction_ = std::move(next);
   reply("250 2.1.0 Ok");
 }
@@ -263,6 +269,13 @@ void Session::on_rcpt(const std::string& argument) {
   }
   if (transaction_.recipients.size() >= services_.config.limits.recipients)
     return reply("452 4.5.3 Error: too many recipients");
+  relay::policy::Request request;
+  request.stage = relay::policy::Stage::kRcpt;
+  request.sender = transaction_.sender;
+  request.recipient = recipient.address;
+  request.recipient_count = transaction_.recipients.size() + 1;
+  std::string refusal = ask_policy(std::move(request));
+  if (!refusal.empty()) return reply(refusal);
   transaction_.recipients.push_back(std::move(recipient));
   reply("250 2.1.5 Ok");
 }
@@ -270,6 +283,19 @@ void Session::on_rcpt(const std::string& argument) {
 void Session::on_rset() {
   reset_transaction();
   reply("250 2.0.0 Ok");
+}
+
+std::string Session::ask_policy(relay::policy::Request request, bool* hold) {
+  if (!services_.policy) return "";
+  request.user = auth_user_;
+  request.client_ip = client_.ip;
+  relay::policy::Verdict verdict = services_.policy->check(request);
+  if (hold) *hold = verdict.action == relay::policy::Action::kHold;
+  if (verdict.accepted()) return "";
+  std::string text = verdict.reply();
+  relay::log::event({{"client", client_.ip}, {"user", auth_user_}, {"from", "<" + request.sender + ">"},
+                     {"to", request.recipient}, {"status", "policy"}, {"rule", verdict.rule}, {"reply", text}});
+  return text;
 }
 
 void Session::reset_transaction() {

@@ -17,6 +17,7 @@
 #include "message_builder.hpp"
 #include "relay/clock.hpp"
 #include "relay/envelope.hpp"
+#include "relay/policy.hpp"
 #include "relay/spool.hpp"
 #include "tls.hpp"
 
@@ -31,6 +32,7 @@ struct Services {
   std::shared_ptr<const AuthFile> auth;  // null: AUTH is not offered
   std::shared_ptr<TlsContext> tls;       // null: STARTTLS is not offered
   AuthThrottle throttle;
+  relay::policy::Policy* policy = nullptr;  // null: only the built-in limits
 };
 
 class SessionHost {
@@ -93,6 +95,8 @@ class Session {
   void on_rcpt(const std::string& argument);
   void on_rset();
   void reset_transaction();
+  // relay-policy's verdict: the refusal reply, or empty when the request may go on.
+  std::string ask_policy(relay::policy::Request request, bool* hold = nullptr);
 
   // Message data (session_message.cpp).
   void on_data(const std::string& argument);
@@ -103,7 +107,7 @@ class Session {
   bool feed_bdat();
   void end_bdat_chunk();
   void finish_message(DataFault fault);
-  void commit_message(uint64_t size);
+  void commit_message(uint64_t size, relay::Stage stage);
   void log_transaction(std::string_view status, std::string_view reply_text, uint64_t size, const std::string& id);
   std::string trace_field(const std::string& id) const;
   std::string protocol() const;

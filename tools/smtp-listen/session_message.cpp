@@ -3,11 +3,23 @@
 #include <charconv>
 
 #include "command.hpp"
+#include "relay/address.hpp"
 #include "relay/headers.hpp"
 #include "relay/log.hpp"
 #include "session.hpp"
 
 namespace smtp_listen {
+namespace {
+
+// The domain of the header From's first address, as relay-policy checks it; empty if none.
+std::string header_from_domain(const std::string& value) {
+  if (value.empty()) return "";
+  auto addresses = relay::parse_address_list(value);
+  if (!addresses || addresses->empty()) return "";
+  return relay::domain_of(addresses->front());
+}
+
+}  // namespace
 
 std::string Session::protocol() const {
   std::string name = transaction_.smtputf8 ? "UTF8SMTP" : extended_ ? "ESMTP" : "SMTP";
@@ -170,6 +182,16 @@ void Session::finish_message(DataFault fault) {
   } else if (!spool_error_.empty()) {
     refusal = spool_error_;
   }
+  bool hold = false;
+  if (refusal.empty()) {
+    relay::policy::Request request;
+    request.stage = relay::policy::Stage::kData;
+    request.sender = transaction_.sender;
+    for (const auto& recipient : transaction_.recipients) request.recipients.push_back(recipient.address);
+    request.from_domain = header_from_domain(builder_->from_value());
+    request.size = size;
+    refusal = ask_policy(std::move(request), &hold);
+  }
   if (!refusal.empty()) {
     log_transaction("refused", refusal, size, writer_->id());
     reset_transaction();
@@ -177,10 +199,10 @@ void Session::finish_message(DataFault fault) {
     if (stopping_) close_with("421 4.3.2 " + services_.hostname + " Service shutting down");
     return;
   }
-  commit_message(size);
+  commit_message(size, hold ? relay::Stage::kHold : relay::Stage::kIncoming);
 }
 
-void Session::commit_message(uint64_t size) {
+void Session::commit_message(uint64_t size, relay::Stage stage) {
   // fsync and rename run on a worker thread: the loop keeps serving other sessions meanwhile.
   struct Outcome {
     std::string reply;
@@ -190,9 +212,9 @@ void Session::commit_message(uint64_t size) {
   builder_.reset();
   busy_ = true;
   host_.run_off_loop(
-      [writer, outcome] {
+      [writer, outcome, stage] {
         try {
-          writer->commit(relay::Stage::kIncoming);
+          writer->commit(stage);
           outcome->reply = "250 2.0.0 Ok: queued as " + writer->id();
         } catch (const relay::SpoolFull& e) {
           relay::log::warning(e.what());
@@ -202,10 +224,11 @@ void Session::commit_message(uint64_t size) {
           outcome->reply = "451 4.3.0 Error: queue file write error";
         }
       },
-      [this, writer, outcome, size] {
+      [this, writer, outcome, size, stage] {
         bool ok = outcome->reply.front() == '2';
         if (ok) ++messages_;
-        log_transaction(ok ? "accepted" : "deferred", outcome->reply, size, writer->id());
+        log_transaction(!ok ? "deferred" : stage == relay::Stage::kHold ? "held" : "accepted", outcome->reply, size,
+                        writer->id());
         reset_transaction();
         reply(outcome->reply);
         resume();

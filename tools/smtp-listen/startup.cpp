@@ -131,13 +131,22 @@ int serve(const Config& config, relay::Clock clock) {
                     AuthThrottle(config.limits.auth_failures, config.limits.auth_failure_window)};
   if (tls_configured) services.tls = std::make_shared<TlsContext>(config.tls);
   if (!config.auth_file.empty()) services.auth = AuthFile::load(config.auth_file);
+  std::unique_ptr<relay::policy::Policy> policy;
+  if (!config.policy_file.empty()) {
+    relay::policy::Options options;
+    options.policy_file = config.policy_file;
+    options.clock = clock;
+    policy = std::make_unique<relay::policy::Policy>(std::move(options));
+    services.policy = policy.get();
+  }
 
   auto reload = [&] {
     // SIGHUP: new sessions get the new keys and users; sessions under way keep theirs.
     try {
       if (tls_configured) services.tls = std::make_shared<TlsContext>(config.tls);
       if (!config.auth_file.empty()) services.auth = AuthFile::load(config.auth_file);
-      relay::log::info("reloaded certificates and auth file");
+      if (policy) policy->reload();
+      relay::log::info("reloaded certificates, auth file and policy");
     } catch (const relay::Failure& e) {
       relay::log::warning(std::string(e.what()) + "; keeping the previous configuration");
     }

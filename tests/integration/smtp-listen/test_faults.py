@@ -99,7 +99,7 @@ def test_sighup_reloads_auth_file_keeping_sessions(procs, tmp_path):
     assert old.cmd("AUTH PLAIN " + lh.base64_plain("bob", lh.USERS["bob"]))[0] == 535
     auth.write_text(full)
     server.proc.send_signal(signal.SIGHUP)
-    assert wait_for(lambda: "reloaded certificates and auth file" in server.log())
+    assert wait_for(lambda: "reloaded certificates, auth file and policy" in server.log())
     assert old.cmd("NOOP")[0] == 250             # not dropped
     assert old.cmd("AUTH PLAIN " + lh.base64_plain("bob", lh.USERS["bob"]))[0] == 235
     # a broken file on reload is refused and the old one kept
