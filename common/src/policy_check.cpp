@@ -1,6 +1,7 @@
 // Policy: the rules of relay-policy.conf(5) applied to one stage of one SMTP transaction.
-#include <unistd.h>
+#include <pthread.h>
 
+#include <atomic>
 #include <mutex>
 
 #include "relay/address.hpp"
@@ -26,6 +27,10 @@ Verdict make(Action action, int code, std::string status, std::string text, std:
 }
 
 Verdict accept() { return Verdict{}; }
+
+// Counts fork()s of this process (pthread_atfork), so a child notices its inherited store
+// handle without a getpid() system call per check.
+std::atomic<unsigned> fork_generation{0};
 
 // "user alice", "client 192.0.2.7", or "local submitter": who the rules were applied to.
 std::string who(const Request& r) {
@@ -67,7 +72,7 @@ struct Policy::Impl {
   std::mutex mutex;  // guards rules (swapped by reload) and store (opened lazily, per process)
   std::shared_ptr<const Rules> rules;
   std::shared_ptr<LmdbStore> store;
-  pid_t store_pid = 0;
+  unsigned store_generation = 0;  // fork_generation when the store was opened
 
   std::shared_ptr<const Rules> snapshot() {
     std::lock_guard lock(mutex);
@@ -80,14 +85,14 @@ struct Policy::Impl {
   // The store of this process; reopened in a forked child, whose inherited handle must not be used.
   std::shared_ptr<LmdbStore> open_store(const Rules& r) {
     std::lock_guard lock(mutex);
-    pid_t pid = ::getpid();
-    if (store && store_pid != pid) {
+    unsigned generation = fork_generation.load(std::memory_order_relaxed);
+    if (store && store_generation != generation) {
       store->abandon();
       store.reset();
     }
     if (!store) {
       store = LmdbStore::open(store_dir(r));
-      store_pid = pid;
+      store_generation = generation;
     }
     return store;
   }
@@ -102,8 +107,11 @@ struct Policy::Impl {
     return make(Action::kDefer, 451, "4.3.0", "policy store unavailable, try again later", "store");
   }
 
-  Verdict rate_verdict(const std::vector<Counter>& counters,
-                       const std::vector<CounterInfo>& info, const TakeResult& taken) {
+  Verdict rate_verdict(const Section& section, const Request& request, const std::vector<Counter>& counters,
+                       const TakeResult& taken) {
+    // Names for the message are built only for a refusal, off the hot path.
+    std::vector<CounterInfo> info;
+    counters_for(section, request, &info);
     const CounterInfo& which = info[taken.refused];
     const Counter& c = counters[taken.refused];
     std::string rule = which.setting + " " + which.rate;
@@ -121,14 +129,14 @@ struct Policy::Impl {
   }
 
   Verdict limits(const Rules& r, const Request& request, const Section& section, bool commit) {
-    std::vector<CounterInfo> info;
-    std::vector<Counter> counters = counters_for(section, request, &info);
+    std::vector<Counter> counters = counters_for(section, request, nullptr);
     if (counters.empty()) return accept();
-    int64_t now = options.clock.now().seconds * kNanos + int64_t{options.clock.now().micros} * 1000;
+    Timestamp ts = options.clock.now();
+    int64_t now = ts.seconds * kNanos + int64_t{ts.micros} * 1000;
     try {
       TakeResult taken = open_store(r)->take(counters, now, commit);
       if (taken.allowed) return accept();
-      return rate_verdict(counters, info, taken);
+      return rate_verdict(section, request, counters, taken);
     } catch (const StoreError& e) {
       return store_failure(r, request, e);
     }
@@ -213,13 +221,15 @@ struct Policy::Impl {
 };
 
 Policy::Policy(Options options) : impl_(std::make_unique<Impl>()) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { ::pthread_atfork(nullptr, nullptr, [] { ++fork_generation; }); });
   impl_->options = std::move(options);
   impl_->rules = std::make_shared<const Rules>(load_rules(impl_->options.policy_file));
 }
 
 Policy::~Policy() {
   // A forked child must not close the parent's LMDB handle.
-  if (impl_->store && impl_->store_pid != ::getpid()) impl_->store->abandon();
+  if (impl_->store && impl_->store_generation != fork_generation.load()) impl_->store->abandon();
 }
 
 void Policy::reload() {

@@ -14,7 +14,9 @@ namespace relay::policy {
 namespace {
 
 // The textual form of an address, so "::ffff:192.0.2.7" and "192.0.2.7" share a counter.
+// Dotted IPv4 is already canonical (inet_pton refuses other spellings).
 std::string canonical_ip(const std::string& text) {
+  if (text.find(':') == std::string::npos) return text;
   Network net;
   if (!parse_ip(text, &net)) return text;
   char buf[INET6_ADDRSTRLEN];

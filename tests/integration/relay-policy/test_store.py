@@ -98,14 +98,17 @@ def test_corrupt_store_fails_closed_until_recreated(tmp_path):
     args = ["--user", "app", "--sender", "a@shop.example", "--rcpt", "b@example.test"]
     assert check(p, *args)[0] == 0
     data = tmp_path / "store" / "data.mdb"
-    good = data.read_bytes()
+    # The file is sparse (LMDB maps it whole): damage its first pages, or cut it short.
     damages = {
-        "garbage": b"\x5a" * len(good),
-        "empty": b"",
-        "truncated": good[:len(good) // 2],
+        "garbage": lambda: data.write_bytes(b"\x5a" * 65536),
+        "empty": lambda: os.truncate(data, 0),
+        "truncated": lambda: os.truncate(data, 3 * 4096),
     }
-    for name, damaged in damages.items():
-        data.write_bytes(damaged)
+    for name, damage in damages.items():
+        assert rp(p, "init", "--force").returncode == 0
+        for i in range(20):   # enough counters that the tree has pages beyond the third
+            check(p, "--user", f"u{i}", *args[2:])
+        damage()
         r = rp(p, "check", *args, input=MESSAGE)
         assert r.returncode == 75, (name, r.stdout, r.stderr)
         assert b"451 4.3.0" in r.stdout, name
