@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   bounce_parse::ReadLimits limits;
   std::vector<std::string> inputs;
   app.add_flag("--suppress", suppress,
-               "print JSON lines for `relay-policy suppress --add -`: hard failures and complaints only");
+               "print JSON lines of hard failures and complaints only, for relay-policy's suppression list");
   auto* follow_option = app.add_option("--follow", follow, "read only the messages of Maildir DIR that earlier runs have not read")
                             ->type_name("DIR");
   app.add_option("--state", state, "the state file of --follow (default: DIR/bounce-parse.state)")
