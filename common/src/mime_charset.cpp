@@ -71,9 +71,10 @@ std::string normalized_charset(std::string_view charset) {
   while (!charset.empty() && (charset.back() == ' ' || charset.back() == '"')) charset.remove_suffix(1);
   std::string name = to_lower(charset);
   // Names mail uses that glibc spells otherwise.
-  if (name == "ks_c_5601-1987") return "cp949";
-  if (name == "x-sjis" || name == "shift-jis") return "shift_jis";
-  if (name == "x-gbk") return "gbk";
+  static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
+      {"ks_c_5601-1987", "cp949"}, {"x-sjis", "shift_jis"}, {"shift-jis", "shift_jis"}, {"x-gbk", "gbk"}};
+  for (const auto& [alias, glibc_name] : kAliases)
+    if (name == alias) return std::string(glibc_name);
   return name;
 }
 
