@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +35,32 @@ LockedDue::~LockedDue() { unlock(); }
 void LockedDue::unlock() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+}
+
+int64_t LockedDue::mtime() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) relay::fail_errno("unable to stat deferred message " + id_, errno);
+  return st.st_mtim.tv_sec;
+}
+
+relay::Envelope LockedDue::read_envelope() const {
+  constexpr size_t kChunk = 8192, kMaxEnvelope = 16 << 20;
+  std::string data;
+  for (;;) {
+    size_t old = data.size();
+    data.resize(old + kChunk);
+    ssize_t n = ::pread(fd_, data.data() + old, kChunk, static_cast<off_t>(old));
+    if (n < 0 && errno == EINTR) {
+      data.resize(old);
+      continue;
+    }
+    if (n < 0) relay::fail_errno("unable to read deferred message " + id_, errno);
+    data.resize(old + static_cast<size_t>(n));
+    size_t end = relay::envelope_end(data);
+    if (end != std::string::npos) return relay::parse_envelope(std::string_view(data).substr(0, end));
+    if (n == 0 || data.size() > kMaxEnvelope)
+      throw relay::Failure(relay::kExitData, "unable to read envelope of " + id_ + ": no end of envelope");
+  }
 }
 
 bool LockedDue::move_to_outgoing() {

@@ -3,6 +3,7 @@
 // lies and rename it, without the detour through active/ and without syncing the directory
 // per message. Losing such a rename in a crash leaves the message in deferred/, still due,
 // where the next run finds it; the pass syncs outgoing/ once at the end.
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -18,6 +19,10 @@ class LockedDue {
   LockedDue& operator=(LockedDue&&) = delete;
   ~LockedDue();
 
+  // The file's next-attempt time now (the listing may have been older).
+  int64_t mtime() const;
+  // Reads its envelope; Failure(kExitData) when it is not one.
+  relay::Envelope read_envelope() const;
   // false when the file was moved away meanwhile.
   bool move_to_outgoing();
   // Gives the lock up (before a full Claim takes the message).

@@ -25,7 +25,8 @@ struct Event {
 struct Summary {
   uint64_t scanned = 0, due = 0, moved = 0, rescheduled = 0, expired = 0, warned = 0, dsns = 0;
   uint64_t busy = 0, held = 0, errors = 0, recovered = 0;
-  bool hint_skip = false;    // the nothing-due hint made the scan unnecessary
+  uint64_t stats = 0;        // deferred files whose time needed a stat (not known from the index)
+  bool index_skip = false;   // deferred/ unchanged since a pass that found nothing due: not read
   int64_t next_due = 0;      // earliest next attempt left in deferred/ (0: none)
 };
 

@@ -8,15 +8,10 @@
 #include "relay/dsn.hpp"
 #include "relay/exit_codes.hpp"
 #include "relay/retry_schedule.hpp"
-#include "scan_hint.hpp"
+#include "deferred_index.hpp"
 
 namespace spoolretry {
 namespace {
-
-struct Entry {
-  std::string id;
-  int64_t mtime;
-};
 
 std::string kind_of(const relay::Envelope& envelope) {
   return std::string(relay::to_string(relay::classify_deferral(envelope)));
@@ -34,52 +29,40 @@ Summary RetryPass::run(int64_t now) {
   summary_ = Summary{};
   rescheduled_earliest_ = std::numeric_limits<int64_t>::max();
   if (!options_.dry_run) summary_.recovered = static_cast<uint64_t>(spool_.recover_leases(now, options_.lease));
-  if (!options_.dry_run && !options_.full_scan && summary_.recovered == 0 && hint_says_nothing_due(spool_, now)) {
-    summary_.hint_skip = true;
-    reporter_.summary(summary_);
-    return summary_;
-  }
 
-  DirStamp before = deferred_stamp(spool_);
-  std::vector<Entry> due, waiting;
-  due.reserve(256);
-  int64_t next_due = std::numeric_limits<int64_t>::max();
-  spool_.scan(relay::Stage::kDeferred, [&](const relay::SpoolEntry& e) {
-    ++summary_.scanned;
-    if (e.mtime <= now) {
-      due.push_back({e.id, e.mtime});
-    } else {
-      next_due = std::min(next_due, e.mtime);
-      if (options_.dry_run) waiting.push_back({e.id, e.mtime});
-    }
-  });
-  summary_.due = due.size();
-  auto by_time = [](const Entry& a, const Entry& b) { return a.mtime != b.mtime ? a.mtime < b.mtime : a.id < b.id; };
-  std::sort(due.begin(), due.end(), by_time);
+  DeferredIndex index(spool_);
+  DeferredListing listing = index.list(now, !options_.full_scan, options_.dry_run);
+  summary_.scanned = listing.count;
+  summary_.stats = listing.stats;
+  summary_.due = listing.due.size();
+  summary_.index_skip = listing.unchanged_idle;
+  auto by_time = [](const DeferredFile& a, const DeferredFile& b) {
+    return a.mtime != b.mtime ? a.mtime < b.mtime : a.id < b.id;
+  };
+  std::sort(listing.due.begin(), listing.due.end(), by_time);
 
-  for (const Entry& e : due) {
+  for (const DeferredFile& f : listing.due) {
     if (options_.dry_run) {
-      preview_due(e.id, e.mtime, now);
+      preview_due(f.id, f.mtime, now);
       continue;
     }
     try {
-      handle_due(e.id, e.mtime, now);
-    } catch (const relay::Failure& f) {
+      handle_due(f.id, now);
+    } catch (const relay::Failure& e) {
       // The claim (if any) was put back unchanged: still due, the next pass tries again.
       ++summary_.errors;
-      reporter_.event(Event(e.id, "error").because(f.what()));
+      reporter_.event(Event(f.id, "error").because(e.what()));
     }
   }
   if (moved_without_sync_) sync_stage(spool_, relay::Stage::kOutgoing);
 
   if (options_.dry_run) {
-    std::sort(waiting.begin(), waiting.end(), by_time);
-    for (const Entry& e : waiting) reporter_.event(Event(e.id, "wait").at(e.mtime));
-  } else if (due.empty()) {
-    save_hint(spool_, before, next_due);
+    std::sort(listing.waiting.begin(), listing.waiting.end(), by_time);
+    for (const DeferredFile& f : listing.waiting) reporter_.event(Event(f.id, "wait").at(f.mtime));
   } else {
-    forget_hint(spool_);
+    index.save(!listing.due.empty());
   }
+  int64_t next_due = listing.next_due != 0 ? listing.next_due : std::numeric_limits<int64_t>::max();
   next_due = std::min(next_due, rescheduled_earliest_);
   summary_.next_due = next_due == std::numeric_limits<int64_t>::max() ? 0 : next_due;
   reporter_.summary(summary_);
@@ -99,22 +82,25 @@ void RetryPass::preview_due(const std::string& id, int64_t mtime, int64_t now) {
   reporter_.event(Event(id, describe(plan)).at(plan.reschedule_to ? plan.reschedule_to : mtime).because(kind_of(*envelope)));
 }
 
-void RetryPass::handle_due(const std::string& id, int64_t mtime, int64_t now) {
+void RetryPass::handle_due(const std::string& id, int64_t now) {
   auto locked = LockedDue::lock(spool_, id);
   if (!locked) {
     ++summary_.busy;
     return;
   }
-  std::optional<relay::Envelope> envelope;
-  try {
-    envelope = spool_.read_envelope(relay::Stage::kDeferred, id);
-  } catch (const relay::Failure&) {
-    locked->unlock();
-    claim_or_park(id);  // a readable envelope now: released unchanged, tried next pass
+  // The listing may be older than the file: a file deferred again since is not due.
+  int64_t mtime = locked->mtime();
+  if (mtime > now) {
+    ++summary_.busy;
     return;
   }
-  if (!envelope) {
-    ++summary_.busy;
+  std::optional<relay::Envelope> envelope;
+  try {
+    envelope = locked->read_envelope();
+  } catch (const relay::Failure& e) {
+    if (e.code() != relay::kExitData) throw;
+    locked->unlock();
+    claim_or_park(id);  // moves it to hold/ (or finds it readable now: put back, due next pass)
     return;
   }
   Plan plan = plan_for(*envelope, mtime, now, options_);

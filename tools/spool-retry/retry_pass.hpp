@@ -23,7 +23,7 @@ class RetryPass {
   Summary run(int64_t now);
 
  private:
-  void handle_due(const std::string& id, int64_t mtime, int64_t now);
+  void handle_due(const std::string& id, int64_t now);
   void preview_due(const std::string& id, int64_t mtime, int64_t now);
   void act(relay::Claim& claim, const Plan& plan, int64_t now);
   void expire(relay::Claim& claim, const Plan& plan, int64_t now);

@@ -131,18 +131,18 @@ def test_nothing_due_skips_the_scan_until_deferred_changes(spool):
     old = time.time() - 10      # deferred/ has been quiet: the hint may be trusted
     os.utime(spool / "deferred", (old, old))
     first = retry_json(spool)[-1]
-    assert first["scanned"] == 20 and not first["hint_skip"] and first["next_due"] == NOW + 600
+    assert first["scanned"] == 20 and not first["index_skip"] and first["next_due"] == NOW + 600
     second = retry_json(spool)[-1]
-    assert second["hint_skip"] and second["scanned"] == 0
+    assert second["index_skip"] and second["scanned"] == 0
     # A new deferred message changes the directory: the next run scans again and moves it.
     new_id = write_deferred(spool, arrival=NOW - 600, next_attempt=NOW - 1)
     third = retry_json(spool)[-1]
-    assert not third["hint_skip"] and third["moved"] == 1
+    assert not third["index_skip"] and third["moved"] == 1
     assert stage(spool, "outgoing") == [new_id]
     # Time passing the earliest next attempt also ends the shortcut.
     os.utime(spool / "deferred", (old, old))
     retry_json(spool)
-    assert retry_json(spool)[-1]["hint_skip"]
+    assert retry_json(spool)[-1]["index_skip"]
     assert retry_json(spool, now=NOW + 600)[-1]["moved"] == 1
 
 
@@ -169,3 +169,16 @@ def test_usage_errors_exit_64(spool):
 def test_missing_spool_is_temporary(tmp_path):
     code, _, err = retry(tmp_path / "nowhere", check_codes=(75,))
     assert "fatal: unable to open spool" in err
+
+
+def test_index_stats_only_new_or_replaced_files(spool):
+    ids = [write_deferred(spool, arrival=NOW - 600, next_attempt=NOW + 600 + i) for i in range(30)]
+    first = retry_json(spool)[-1]
+    assert first["scanned"] == 30 and first["stats"] == 30
+    write_deferred(spool, arrival=NOW - 600, next_attempt=NOW + 900)          # a new file
+    write_deferred(spool, arrival=NOW - 600, next_attempt=NOW - 5, msg_id=ids[7])  # deferred again, due now
+    second = retry_json(spool)
+    assert second[-1]["scanned"] == 31 and second[-1]["stats"] == 2
+    assert [e["id"] for e in second if e["action"] == "move"] == [ids[7]]
+    # --full-scan reads every file's time again.
+    assert retry_json(spool, "--full-scan")[-1]["stats"] == 30
