@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   app.add_option("--hostname", options.hostname, "Reporting-MTA name of DSNs (default: this host's name)");
   app.add_option("--lease", lease, "put back active/ entries left unlocked this long")->capture_default_str();
   app.add_flag("--dry-run", options.dry_run, "print what would be done and when each message is due; change nothing");
-  app.add_flag("--full-scan", options.full_scan, "scan deferred/ even when the nothing-due hint says it is idle");
+  app.add_flag("--full-scan", options.full_scan, "read every deferred file's time with stat, ignoring the index");
   app.add_flag("--loop", loop, "run a pass every --interval until SIGTERM (for systemd)");
   app.add_option("--interval", interval, "time between passes with --loop")->capture_default_str();
   app.add_option("--notify-fd", notify_fd, "write a newline to this descriptor after the first pass, then close it");
