@@ -26,12 +26,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--tls-ciphers", config.tls.ciphers, "OpenSSL cipher list for TLS 1.2");
   app.add_option("--tls-ciphersuites", config.tls.ciphersuites, "OpenSSL ciphersuites for TLS 1.3");
-  app.add_option("--bare-newline", config.bare_newline, "bare LF in message data: normalize (to CRLF) or reject")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, smtp_listen::BareNewline>{{"normalize", smtp_listen::BareNewline::kNormalize},
-                                                          {"reject", smtp_listen::BareNewline::kReject}}))
-      ->default_str("normalize");
-  app.add_flag("!--no-add-headers", config.add_missing_headers,
+  std::string bare_newline = "normalize";
+  app.add_option("--bare-newline", bare_newline, "bare LF in message data: normalize (to CRLF) or reject")
+      ->check(CLI::IsMember({"normalize", "reject"}))
+      ->capture_default_str();
+  bool no_add_headers = false;
+  app.add_flag("--no-add-headers", no_add_headers,
                "do not add Date and Message-ID to authenticated submissions that lack them");
   app.add_option("--policy", config.policy_file, "relay-policy.conf(5) checked at MAIL, RCPT and end of data");
   app.add_option("--user", config.user, "drop to this user after binding the listeners");
@@ -59,5 +59,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--auth-failure-delay", limits.auth_failure_delay_ms, "milliseconds before answering a failed login")
       ->capture_default_str();
-  return tool.run(argc, argv, [&] { return smtp_listen::serve(config, tool.clock()); });
+  return tool.run(argc, argv, [&] {
+    config.bare_newline = bare_newline == "reject" ? smtp_listen::BareNewline::kReject : smtp_listen::BareNewline::kNormalize;
+    config.add_missing_headers = !no_add_headers;
+    return smtp_listen::serve(config, tool.clock());
+  });
 }
