@@ -1,5 +1,7 @@
 // The part tree of a MIME message (RFC 2046): multipart bodies split at their boundary lines,
 // enclosed messages parsed in place. Bounded by Limits, so a hostile message costs little.
+#include <algorithm>
+
 #include "relay/mime.hpp"
 
 namespace relay::mime {

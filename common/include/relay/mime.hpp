@@ -7,7 +7,6 @@
 // Every decoder is lenient, as readers of real mail must be: a stray byte is skipped or
 // replaced, never an error, and the output is always valid UTF-8 where text is promised.
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
