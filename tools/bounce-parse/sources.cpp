@@ -14,6 +14,8 @@
 namespace bounce_parse {
 namespace {
 
+constexpr size_t kMaxStdin = size_t{1} << 30;  // an mbox on stdin is held in memory; a file is mapped
+
 bool is_mbox(std::string_view bytes) { return bytes.starts_with("From "); }
 
 std::string_view limited(std::string_view message, const ReadLimits& limits) {
@@ -80,6 +82,8 @@ void read_stdin(const ReadLimits& limits, const MessageSink& sink) {
     if (n == 0) break;
     // An mbox on stdin can be long: only a single message is cut at the limit.
     if (message.size() < limits.max_message || is_mbox(message)) message.append(buffer, static_cast<size_t>(n));
+    if (message.size() > kMaxStdin)
+      throw relay::Failure(relay::kExitData, "unable to read standard input: more than 1 GiB (give a large mbox as a file)");
   }
   if (is_mbox(message))
     split_mbox(message, "-", limits, sink);
