@@ -19,13 +19,21 @@ std::string status_code(std::string_view value) {
   return find_status(status) == status ? status : std::string();
 }
 
+// A host name field: "dns; mx.example.com. (192.0.2.1, the server for ...)" -> "mx.example.com".
+std::string host_of(std::string_view value) {
+  std::string host = strip_type(value);
+  if (size_t space = host.find(' '); space != std::string::npos) host.resize(space);
+  while (!host.empty() && host.back() == '.') host.pop_back();
+  return host;
+}
+
 }  // namespace
 
 bool read_delivery_status(std::string_view text, Report& report, const Options& options) {
   bool any = false;
   for (const FieldBlock& block : read_field_blocks(text, kMaxFieldBlocks)) {
     if (!is_recipient_block(block)) {
-      if (report.reporting_mta.empty()) report.reporting_mta = strip_type(block.get("Reporting-MTA"));
+      if (report.reporting_mta.empty()) report.reporting_mta = host_of(block.get("Reporting-MTA"));
       if (report.envelope_sender.empty()) report.envelope_sender = strip_type(block.get("X-Postfix-Sender"));
       continue;
     }
@@ -40,7 +48,7 @@ bool read_delivery_status(std::string_view text, Report& report, const Options& 
     r.status = status_code(block.get("Status"));
     std::string diagnostic = block.get("Diagnostic-Code");
     r.diagnostic = strip_type(diagnostic);
-    r.remote_mta = strip_type(block.get("Remote-MTA"));
+    r.remote_mta = host_of(block.get("Remote-MTA"));
     // A local delivery agent's failure (Postfix pipe, X-Unix) is the mailer's, whatever it says.
     if (starts_with_nocase(one_line(diagnostic), "x-unix") && r.status.size() >= 3 && r.status.substr(1, 2) == ".3")
       r.reason = Reason::kMailerError;
@@ -60,7 +68,7 @@ bool read_feedback_report(std::string_view text, Report& report, const Options& 
     report.why_not = "the feedback report is of type " + type + ", not a complaint";
     return false;
   }
-  report.reporting_mta = strip_type(block.get("Reporting-MTA"));
+  report.reporting_mta = host_of(block.get("Reporting-MTA"));
   report.envelope_sender = strip_type(block.get("Original-Mail-From"));
   std::string diagnostic = "feedback-type=" + (type.empty() ? std::string("abuse") : type);
   if (std::string agent = block.get("User-Agent"); !agent.empty()) diagnostic += "; user-agent=" + agent;
