@@ -91,7 +91,8 @@ def agreement(binary, maildir):
             same += 1
         else:
             different.append((recipient, a[0] if a else None, b[0] if b else None))
-    return same, len(keys), different
+    both = sum(1 for recipient in keys if recipient in other and any(r == recipient for _, r in mine))
+    return same, len(keys), both, different
 
 
 def main():
@@ -113,12 +114,13 @@ def main():
         count = len(samples) * args.copies
         wall_ours, cpu_ours, _ = best_of(ours(binary, many))
         wall_theirs, cpu_theirs, _ = best_of(theirs(many / "new"))
-        same, total, different = agreement(binary, one)
+        same, total, both, different = agreement(binary, one)
         print(f"messages: {count} ({len(samples)} samples x {args.copies})")
         print(f"bounce-parse: {count / wall_ours:10.0f} msg/s wall  {count / max(cpu_ours, 1e-6):10.0f} msg/s CPU")
         print(f"sisimai:      {count / wall_theirs:10.0f} msg/s wall  {count / max(cpu_theirs, 1e-6):10.0f} msg/s CPU")
         print(f"speed ratio:  {wall_theirs / wall_ours:10.1f}x wall  {cpu_theirs / max(cpu_ours, 1e-6):10.1f}x CPU (target >= 20x)")
         print(f"agreement on recipient, status and reason: {same}/{total} = {100 * same / total:.1f}% (target >= 95%)")
+        print(f"  of the {both} recipients both programs report: {same}/{both} = {100 * same / both:.1f}%")
         for recipient, a, b in different:
             print(f"  differs: {recipient}: bounce-parse {a}, sisimai {b}")
     finally:

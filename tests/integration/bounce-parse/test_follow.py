@@ -3,6 +3,7 @@ import fcntl
 import json
 import os
 import pathlib
+import subprocess
 
 import relaytest
 
@@ -79,3 +80,15 @@ def test_follow_refuses_a_damaged_state(tmp_path):
     result = follow(maildir)
     assert result.returncode == 65
     assert b"unable to read state file" in result.stderr
+
+
+def test_follow_keeps_the_state_when_the_results_cannot_be_written(tmp_path):
+    maildir = make_maildir(tmp_path / "Maildir")
+    (maildir / "new" / "1.A.host").write_bytes((CORPUS / "arf-abuse.eml").read_bytes())
+    with open("/dev/full", "wb") as full:
+        failed = subprocess.run([relaytest.bin("bounce-parse"), "--json", "--follow", str(maildir)],
+                                stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert failed.returncode == 75
+    assert b"unable to write standard output" in failed.stderr
+    assert not (maildir / "bounce-parse.state").exists()
+    assert recipients(follow(maildir)) == ["reader@isp.example"]  # read again, not lost
