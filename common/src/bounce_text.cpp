@@ -148,8 +148,8 @@ bool read_postfix_text(const Lines& lines, Builder& out) {
   size_t start = find_line(lines, 0, {"This is the mail system at host", "This is the Postfix program at host"});
   if (start == kNone) return false;
   read_paragraphs(lines, start + 1, out);
-  for (Recipient& r : out.pending)
-    if (contains_nocase(lines[start], "delayed") || find_line(lines, start, {"Delayed Mail", "could not be delivered for"}) != kNone) r.action = "delayed";
+  if (find_line(lines, start, {"THIS IS A WARNING ONLY", "could not be delivered for more than"}) != kNone)
+    for (Recipient& r : out.pending) r.action = "delayed";
   return out.finish("postfix");
 }
 

@@ -147,3 +147,18 @@ def test_usage_errors_exit_64():
     assert bounce_parse("--no-such-option").returncode == 64
     assert bounce_parse("--state", "/tmp/x").returncode == 64  # --state needs --follow
     assert bounce_parse("--follow", "/tmp", "file.eml").returncode == 64
+
+
+@pytest.mark.parametrize("name,action", [("postfix-user-unknown.eml", "failed"), ("postfix-delayed.eml", "delayed")])
+def test_postfix_text_alone_is_read(tmp_path, name, action):
+    # Without its delivery-status part (cut off), a Postfix report is still read from its text.
+    sample = (CORPUS / name).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(sample[:sample.index(b"Content-Description: Delivery report")])
+    result = bounce_parse("--json", str(path))
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    want = expected_of(CORPUS / name)[0]
+    assert (record["action"], record["format"]) == (action, "postfix")
+    for field in ("recipient", "status", "smtp_code", "reason", "hard", "remote_mta"):
+        assert record[field] == want[field], field
