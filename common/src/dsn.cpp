@@ -252,7 +252,7 @@ std::optional<std::string> make_dsn(const Envelope& envelope, std::string_view m
   }
   utf8_report = utf8_report && envelope.smtputf8;
 
-  std::string human = "This is the mail system at host " + options.reporting_mta + ".\r\n\r\n";
+  std::string human = "This report comes from the mail relay " + options.reporting_mta + ".\r\n\r\n";
   human += explanation(options.action, options);
   human += "\r\n";
 

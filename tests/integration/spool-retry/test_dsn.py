@@ -1,5 +1,6 @@
 """Expiry and delay warnings end to end: the DSN spool-retry deposits into incoming/ is read
 back with Python's email package (RFC 3464 structure, recipients, statuses, diagnostics)."""
+import json
 import os
 
 import pytest
@@ -139,3 +140,21 @@ def test_delay_warning_off_and_not_yet(spool):
     write_deferred(spool, arrival=NOW - 3 * 3600, next_attempt=NOW - 1)
     retry(spool, "--delay-warning", "0")
     assert dsns(spool) == [] and len(stage(spool, "outgoing")) == 2
+
+
+def test_bounce_parse_reads_the_dsns(spool):
+    """The toolkit's own bounce reader classifies what spool-retry sends."""
+    if not (relaytest.BIN / "bounce-parse").exists():
+        pytest.skip("bounce-parse is not built")
+    write_deferred(spool, arrival=NOW - 6 * DAY, next_attempt=NOW - 1, recipients=recipients())
+    retry(spool)
+    [(fields, _)] = dsns(spool)
+    raw = (spool / "incoming" / fields["id"][0]).read_bytes().partition(b"\n\n")[2]
+    parsed = relaytest.run([relaytest.bin("bounce-parse"), "--json"], input=raw)
+    assert parsed.returncode == 0, parsed.stderr
+    lines = {r["recipient"]: r for r in map(json.loads, parsed.stdout.decode().splitlines())}
+    assert set(lines) == {"bob@remote.test", "carol@slow.test"}
+    assert all(r["action"] == "failed" and r["status"] == "4.4.7" for r in lines.values())
+    assert lines["bob@remote.test"]["original_recipient"] == "Bob+work@remote.test"
+    assert lines["bob@remote.test"]["diagnostic"] == "452 4.2.2 Mailbox full"
+    assert lines["bob@remote.test"]["envelope_sender"] == "alice@example.org"
