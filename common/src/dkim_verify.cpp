@@ -116,13 +116,10 @@ struct HandleDeleter {
 std::unique_ptr<DKIM_LIB, LibDeleter> open_library(const VerifyOptions& options) {
   std::unique_ptr<DKIM_LIB, LibDeleter> lib(dkim_init(nullptr, nullptr));
   if (!lib) throw Failure(kExitTemporary, "unable to initialize libopendkim: out of memory");
-  uint64_t fixed_time = options.now > 0 ? static_cast<uint64_t>(options.now) : 0;
   unsigned int min_bits = options.min_key_bits;
   unsigned int flags = DKIM_LIBFLAGS_BADSIGHANDLES;  // keep handles of malformed signatures
   uint64_t drift = drift_for(options.now);
-  if ((fixed_time &&
-       dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &fixed_time, sizeof fixed_time) != DKIM_STAT_OK) ||
-      dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_CLOCKDRIFT, &drift, sizeof drift) != DKIM_STAT_OK ||
+  if (dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_CLOCKDRIFT, &drift, sizeof drift) != DKIM_STAT_OK ||
       dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &min_bits, sizeof min_bits) != DKIM_STAT_OK ||
       dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags) != DKIM_STAT_OK ||
       dkim_set_key_lookup(lib.get(), lookup_key) != DKIM_STAT_OK)
