@@ -275,7 +275,6 @@ bool read_exchange(const Lines& lines, const TextBounce& in, Builder& out) {
   size_t start = find_line(lines, 0, {"could not be reached:", "cannot be reached:", "Delivery has failed to these recipients or groups:"});
   if (start == kNone) return false;
   Recipient* current = nullptr;
-  std::string explanation;
   for (size_t i = start + 1; i < lines.size() && !is_copy_marker(lines[i]); ++i) {
     std::string_view t = trim(lines[i]);
     if (t.empty()) continue;
@@ -327,9 +326,9 @@ bool read_gmail_style(const Lines& lines, const TextBounce& in, Builder& out) {
 bool says_bounce(const TextBounce& in) {
   static constexpr std::string_view kSenders[] = {"mailer-daemon", "postmaster", "mail delivery", "mdaemon"};
   static constexpr std::string_view kSubjects[] = {
-      "undeliver", "undelivered", "delivery status notification", "failure notice", "returned mail",
-      "mail delivery failed", "delivery failure", "delivery failed", "non remis", "unzustellbar", "nondeliverable",
-      "could not be delivered", "delivery problem", "mail system error", "rejected"};
+      "undeliver", "delivery status notification", "failure notice", "returned mail", "mail delivery failed",
+      "delivery failure", "delivery failed", "non remis", "unzustellbar", "nondeliverable", "could not be delivered",
+      "delivery problem", "mail system error"};
   std::string from = to_lower(in.from);
   std::string subject = to_lower(in.subject);
   return !in.failed_recipients.empty() ||
