@@ -129,8 +129,8 @@ void complete(Recipient& r) {
   r.diagnostic = one_line(r.diagnostic);
   if (r.smtp_code == 0) r.smtp_code = find_smtp_code(r.diagnostic);
   std::string from_text = find_status(r.diagnostic);
-  if (r.status.empty() || (is_generic(r.status) && !from_text.empty() && from_text[0] == r.status[0]))
-    r.status = from_text.empty() ? r.status : from_text;
+  if (!from_text.empty() && (r.status.empty() || (is_generic(r.status) && from_text[0] == r.status[0])))
+    r.status = from_text;
   if (r.status.empty() && r.smtp_code >= 400) r.status = std::to_string(r.smtp_code / 100) + ".0.0";
   if (r.action.empty()) r.action = !r.status.empty() && r.status[0] == '4' ? "delayed" : "failed";
   if (r.reason == Reason::kOther) r.reason = classify(r.status, r.diagnostic);
