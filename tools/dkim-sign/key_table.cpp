@@ -1,5 +1,7 @@
 #include "key_table.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
@@ -30,7 +32,11 @@ std::string directory_of(const std::string& path) {
 
 KeyTable KeyTable::load(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw Failure(kExitConfig, fmt::format("unable to open key table {}: cannot read it", path));
+  if (!in) {
+    int err = errno;
+    throw Failure(err == EACCES || err == EPERM ? kExitPermission : kExitConfig,
+                  fmt::format("unable to open key table {}: {}", path, std::strerror(err)));
+  }
   KeyTable table;
   std::map<std::string, PrivateKey> loaded;  // a key file named by several rows is read once
   std::string line;
