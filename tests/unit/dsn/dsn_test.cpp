@@ -281,6 +281,25 @@ TEST(Dsn, OwnDiagnosticsAreNotCalledSmtp) {
   EXPECT_EQ(groups[1]["Diagnostic-Code"], "X-Relay; connect to mx.remote.test[127.0.0.2]:25: Connection refused");
 }
 
+TEST(Dsn, Utf8RecipientsGetTheGlobalReportType) {
+  Envelope e = sample_envelope();
+  e.smtputf8 = true;
+  e.recipients[0].address = "b\xc3\xb6" "b@r\xc3\xa9" "mote.test";
+  auto dsn = make_dsn(e, kMessage, options(DsnAction::kFailed));
+  ASSERT_TRUE(dsn);
+  EXPECT_NE(dsn->find("report-type=global-delivery-status"), std::string::npos);
+  EXPECT_NE(dsn->find("Content-Type: message/global-delivery-status"), std::string::npos);
+  EXPECT_NE(dsn->find("Final-Recipient: utf-8; b\xc3\xb6" "b@r\xc3\xa9" "mote.test"), std::string::npos);
+  EXPECT_NE(dsn->find("Content-Transfer-Encoding: 8bit"), std::string::npos);
+  EXPECT_EQ(dsn_envelope(e, *dsn, kNow).body, "8BITMIME");
+
+  e.smtputf8 = false;  // without SMTPUTF8 no byte above 127 reaches the report
+  dsn = make_dsn(e, kMessage, options(DsnAction::kFailed));
+  ASSERT_TRUE(dsn);
+  EXPECT_NE(dsn->find("report-type=delivery-status"), std::string::npos);
+  EXPECT_NE(dsn->find("Final-Recipient: utf-8; b??b@r??mote.test"), std::string::npos);
+}
+
 TEST(Dsn, XtextDecoding) {
   EXPECT_EQ(xtext_decode("a+2Bb+3Dc"), "a+b=c");
   EXPECT_EQ(xtext_decode("plain"), "plain");
