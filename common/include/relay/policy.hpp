@@ -90,9 +90,8 @@ class Policy {
   // verdict of each recipient in order.
   Verdict check_message(const Request& request, std::vector<Verdict>* per_recipient = nullptr);
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -239,3 +239,52 @@ TEST(PolicyCheck, ForkedChildUsesItsOwnStoreHandle) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PolicyStore, PurgeDropsIdleCountersAndExpiredEntries) {
+  TempDir dir;
+  LmdbStore::create(dir.store(), false);
+  auto store = LmdbStore::open(dir.store());
+  std::vector<Counter> counters = {{"u/m/60/a", 10, 60, 1}, {"u/m/86400/a", 10, 86400, 1}};
+  ASSERT_TRUE(store->take(counters, kT0 * kNanos, true).allowed);
+  store->add({{"x@d.example", "r", kT0, kT0 + 100}, {"y@d.example", "r", kT0, 0}});
+  auto [idle, expired] = store->purge(kT0 + 3600);
+  EXPECT_EQ(idle, 1u);     // the minute window is empty again; the day window is not
+  EXPECT_EQ(expired, 1u);
+  EXPECT_EQ(store->read({"u/m/60/a", "u/m/86400/a"})[0], 0);
+  EXPECT_GT(store->read({"u/m/60/a", "u/m/86400/a"})[1], 0);
+  ASSERT_EQ(store->list().size(), 1u);
+  EXPECT_EQ(store->list()[0].entry, "y@d.example");
+}
+
+TEST(PolicyStore, TakeIsAllOrNothing) {
+  TempDir dir;
+  LmdbStore::create(dir.store(), false);
+  auto store = LmdbStore::open(dir.store());
+  std::vector<Counter> wide = {{"a", 10, 60, 1}, {"b", 1, 60, 1}};
+  ASSERT_TRUE(store->take(wide, kT0 * kNanos, true).allowed);
+  TakeResult second = store->take(wide, kT0 * kNanos, true);
+  EXPECT_FALSE(second.allowed);
+  EXPECT_EQ(second.refused, 1u);
+  // "a" was not charged for the refused take: 9 more fit.
+  for (int i = 0; i < 9; ++i) EXPECT_TRUE(store->take({{"a", 10, 60, 1}}, kT0 * kNanos, true).allowed);
+  EXPECT_FALSE(store->take({{"a", 10, 60, 1}}, kT0 * kNanos, true).allowed);
+  EXPECT_FALSE(store->take({{"b", 1, 60, 1}}, kT0 * kNanos, false).allowed);  // looking sees it full too
+}
+
+TEST(PolicyCheck, ClientAddressSpellingsShareACounter) {
+  TempDir dir;
+  Policy p = make_policy(dir.policy("[defaults]\nsender-domains = *\nclient-messages = 1/hour\n"));
+  auto message = data_request("", "a@x.example", "x.example", {"r@d.example"});
+  message.client_ip = "::ffff:192.0.2.1";
+  EXPECT_EQ(p.check(message).action, Action::kAccept);
+  message.client_ip = "192.0.2.1";
+  EXPECT_EQ(p.check(message).action, Action::kDefer);
+  message.client_ip = "2001:db8:0::1";
+  EXPECT_EQ(p.check(message).action, Action::kAccept);
+  message.client_ip = "2001:DB8::1";
+  EXPECT_EQ(p.check(message).action, Action::kDefer);
+}
+
+}  // namespace
