@@ -40,9 +40,9 @@ bool is_ip_literal(const std::string& name) {
 constexpr size_t kReadChunk = 16384;
 constexpr size_t kDataChunk = 65536;
 
-}  // namespace
-
 std::string describe_errno(int err) { return std::strerror(err); }
+
+}  // namespace
 
 Connection::Connection(const std::string& address, uint16_t port, int timeout_ms) {
   sockaddr_storage storage{};
@@ -95,19 +95,22 @@ Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Connection::set_timeout(int timeout_ms) {
-  if (timeout_ms == timeout_set_) return;
+void Connection::set_timeout(int option, int& current, int timeout_ms) {
+  if (timeout_ms == current) return;
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  timeout_set_ = timeout_ms;
+  setsockopt(fd_, SOL_SOCKET, option, &tv, sizeof tv);
+  current = timeout_ms;
 }
 
+void Connection::set_read_timeout(int timeout_ms) { set_timeout(SO_RCVTIMEO, read_timeout_, timeout_ms); }
+void Connection::set_write_timeout(int timeout_ms) { set_timeout(SO_SNDTIMEO, write_timeout_, timeout_ms); }
+
 void Connection::start_tls(const TlsClientContext& context, const std::string& peer_name, int timeout_ms) {
-  set_timeout(timeout_ms);
+  set_read_timeout(timeout_ms);
+  set_write_timeout(timeout_ms);
   ERR_clear_error();
   ssl_ = SSL_new(context.get());
-  if (!ssl_) throw IoError("TLS setup: " + ssl_error_text(), false);
+  if (!ssl_) throw TlsError("TLS setup: " + ssl_error_text(), false);
   SSL_set_fd(ssl_, fd_);
   if (!peer_name.empty() && !is_ip_literal(peer_name)) {
     SSL_set_tlsext_host_name(ssl_, peer_name.c_str());
@@ -124,7 +127,7 @@ void Connection::start_tls(const TlsClientContext& context, const std::string& p
     if (detail.empty()) detail = timeout ? "timed out" : ssl_err == SSL_ERROR_SYSCALL && err ? describe_errno(err) : "connection closed";
     SSL_free(ssl_);
     ssl_ = nullptr;
-    throw IoError("TLS handshake failed: " + detail, timeout);
+    throw TlsError("TLS handshake failed: " + detail, timeout);
   }
   tls_.active = true;
   tls_.version = SSL_get_version(ssl_);
@@ -136,7 +139,7 @@ void Connection::start_tls(const TlsClientContext& context, const std::string& p
 }
 
 void Connection::send(std::string_view data, int timeout_ms) {
-  set_timeout(timeout_ms);
+  set_write_timeout(timeout_ms);
   while (!data.empty()) {
     ssize_t n;
     int err = 0;
@@ -186,7 +189,7 @@ size_t Connection::read_some(char* buffer, size_t size) {
   }
 }
 
-std::string Connection::read_line() {
+std::string Connection::read_line(std::chrono::steady_clock::time_point deadline) {
   for (;;) {
     size_t lf = in_.find('\n', in_pos_);
     if (lf != std::string::npos) {
@@ -204,6 +207,9 @@ std::string Connection::read_line() {
       in_.erase(0, in_pos_);
       in_pos_ = 0;
     }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw IoError("timeout while reading", true);
+    set_read_timeout(static_cast<int>(left.count()));
     char buffer[kReadChunk];
     size_t n = read_some(buffer, sizeof buffer);
     in_.append(buffer, n);
@@ -211,10 +217,10 @@ std::string Connection::read_line() {
 }
 
 Reply Connection::read_reply(int timeout_ms) {
-  set_timeout(timeout_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   Reply reply;
   for (;;) {
-    std::string line = read_line();
+    std::string line = read_line(deadline);
     int code = 0;
     bool last = false;
     std::string text;

@@ -106,10 +106,12 @@ std::unique_ptr<Session> Session::open(const Peer& peer, const SessionOptions& o
       if (!session->starttls(error)) return nullptr;
     }
     if (options.credentials && !session->authenticate(error)) return nullptr;
+  } catch (const TlsError& e) {
+    error = local_error(peer, "4.7.5", e.what());
+    error.tls_failed = options.tls == TlsPolicy::kMay && !options.implicit_tls;
+    return nullptr;
   } catch (const IoError& e) {
-    bool during_tls = std::string_view(e.what()).starts_with("TLS handshake failed");
-    error = local_error(peer, during_tls ? "4.7.5" : "4.4.2", e.what());
-    error.tls_failed = during_tls && options.tls == TlsPolicy::kMay && !options.implicit_tls;
+    error = local_error(peer, "4.4.2", e.what());
     return nullptr;
   }
   return session;

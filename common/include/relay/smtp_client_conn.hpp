@@ -1,6 +1,7 @@
 #pragma once
 // One SMTP client connection: a TCP socket with bounded waits, optionally wrapped in TLS,
 // read and written as SMTP lines and replies.
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,12 @@ class IoError : public std::runtime_error {
   bool timeout_;
 };
 
+// The TLS handshake failed (the socket is of no further use).
+class TlsError : public IoError {
+ public:
+  TlsError(const std::string& what, bool timeout) : IoError(what, timeout) {}
+};
+
 class Connection {
  public:
   // Connects to address (IPv4 or IPv6 text) within timeout_ms; throws IoError.
@@ -33,11 +40,12 @@ class Connection {
 
   // TLS handshake on the open socket (after STARTTLS's 220, or at once for implicit TLS).
   // peer_name is the name the certificate is checked against (SNI too, unless an IP).
-  // Throws IoError when the handshake fails.
+  // Throws TlsError when the handshake fails.
   void start_tls(const TlsClientContext& context, const std::string& peer_name, int timeout_ms);
   const TlsInfo& tls() const { return tls_; }
 
-  // Each wait for the peer (one read or write call) is bounded by timeout_ms.
+  // Each write waits at most timeout_ms for the peer; a whole reply must arrive within
+  // timeout_ms, so a server that drips bytes cannot hold the client forever.
   void send(std::string_view data, int timeout_ms);
   Reply read_reply(int timeout_ms);
   // Sends a message as DATA content: line ends made CRLF, leading dots doubled, ".\r\n" after.
@@ -46,20 +54,20 @@ class Connection {
   uint64_t bytes_sent() const { return bytes_sent_; }
 
  private:
-  void set_timeout(int timeout_ms);
+  void set_timeout(int option, int& current, int timeout_ms);
+  void set_read_timeout(int timeout_ms);
+  void set_write_timeout(int timeout_ms);
   size_t read_some(char* buffer, size_t size);
-  std::string read_line();
+  std::string read_line(std::chrono::steady_clock::time_point deadline);
 
   int fd_ = -1;
   SSL* ssl_ = nullptr;
   TlsInfo tls_;
-  int timeout_set_ = -1;
+  int read_timeout_ = -1;
+  int write_timeout_ = -1;
   std::string in_;      // bytes read but not yet consumed
   size_t in_pos_ = 0;
   uint64_t bytes_sent_ = 0;
 };
-
-// "Connection refused" style text for an errno, or the OpenSSL error queue.
-std::string describe_errno(int err);
 
 }  // namespace relay::smtp

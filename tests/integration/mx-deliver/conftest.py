@@ -1,9 +1,12 @@
 """Fixtures and helpers for mx-deliver's integration tests: the program, its report lines,
 spool messages, and the test peers (aiosmtpd fake MX, a scripted faulty MX)."""
+import contextlib
 import os
 import pathlib
 import select
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -102,19 +105,22 @@ def read_recipients(path):
     return rcpts
 
 
-def traversable(path):
-    """Opens path and its parents up to the pytest base directory to other users."""
-    path = pathlib.Path(path)
-    for d in [path, *path.parents]:
-        os.chmod(d, 0o755)
-        if d.name.startswith("pytest-of-"):
-            break
-    return path
+@contextlib.contextmanager
+def shared_tmpdir(prefix):
+    """A temporary directory other users can enter (smtp-sink writes as nobody). Not under
+    pytest's own base directory: pytest makes that 0700 again whenever any run starts."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix=f"mx-deliver.{prefix}."))
+    os.chmod(path, 0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
-def tmp(tmp_path):
-    return traversable(tmp_path)
+def tmp(request):
+    with shared_tmpdir(request.node.name[:40]) as path:
+        yield path
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 import relaytest
-from conftest import mx_deliver, traversable
+from conftest import mx_deliver, shared_tmpdir
 
 ZONE = relaytest.zone("example.test", [
     "@ MX 10 mx1", "@ MX 20 mx2", "mx1 A 127.0.0.2", "mx2 A 127.0.0.3",
@@ -22,15 +22,15 @@ BROKEN = "@ SOA ns. h. 1 1 1 1 1\nthis is not a record\n"
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env():
     procs = relaytest.Processes()
-    tmp = traversable(tmp_path_factory.mktemp("dns"))
-    try:
-        port = relaytest.start_nsd(procs, tmp / "nsd", {"example.test": ZONE, "broken.test": BROKEN})
-        smtp_port = relaytest.free_port("127.0.0.2")
-        yield {"resolver": f"127.0.0.1:{port}", "port": smtp_port, "tmp": tmp, "procs": procs}
-    finally:
-        procs.stop_all()
+    with shared_tmpdir("dns") as tmp:
+        try:
+            port = relaytest.start_nsd(procs, tmp / "nsd", {"example.test": ZONE, "broken.test": BROKEN})
+            smtp_port = relaytest.free_port("127.0.0.2")
+            yield {"resolver": f"127.0.0.1:{port}", "port": smtp_port, "tmp": tmp, "procs": procs}
+        finally:
+            procs.stop_all()
 
 
 _sinks = itertools.count()

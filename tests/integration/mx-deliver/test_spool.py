@@ -107,7 +107,7 @@ def test_keep_sent(procs, tmp, spool):
     _, port = relaytest.start_smtp_sink(procs, tmp / "sink", address="127.0.0.2")
     qid = deposit(spool, "a@example.org", ["b@example.test"])
     rc, err = spool_run(spool, port)
-    assert rc == 0 and files(spool, "sent") == [qid]
+    assert rc == 0 and files(spool, "sent") == [qid], (err, files(spool, "deferred"))
     assert read_recipients(spool / "sent" / qid)[0]["state"] == "sent"
 
 

@@ -7,22 +7,22 @@ import os
 import pytest
 
 import relaytest
-from conftest import fake_mx, mx_deliver, raw_mx, received, traversable
+from conftest import fake_mx, mx_deliver, raw_mx, received, shared_tmpdir
 
 ZONE = relaytest.zone("example.test", ["@ MX 10 mx", "mx A 127.0.0.2", "smtps A 127.0.0.3",
                                        "other MX 10 mx"])
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env():
     procs = relaytest.Processes()
-    tmp = traversable(tmp_path_factory.mktemp("tls"))
-    try:
-        port = relaytest.start_nsd(procs, tmp / "nsd", {"example.test": ZONE})
-        yield {"resolver": f"127.0.0.1:{port}", "certs": relaytest.make_certs(tmp / "certs"),
-               "port": relaytest.free_port("127.0.0.2")}
-    finally:
-        procs.stop_all()
+    with shared_tmpdir("tls") as tmp:
+        try:
+            port = relaytest.start_nsd(procs, tmp / "nsd", {"example.test": ZONE})
+            yield {"resolver": f"127.0.0.1:{port}", "certs": relaytest.make_certs(tmp / "certs"),
+                   "port": relaytest.free_port("127.0.0.2")}
+        finally:
+            procs.stop_all()
 
 
 def peer(env, procs, tmp, cert="server_cert", key="server_key", *more):
