@@ -130,8 +130,8 @@ DeferredListing DeferredIndex::list(int64_t now, bool use_index, bool keep_waiti
   int64_t next_due = std::numeric_limits<int64_t>::max();
   seen_.clear();
   seen_.reserve(table_.size() / 2 + 64);
-  errno = 0;
-  while (dirent* d = ::readdir(dir)) {
+  // readdir reports errors only through errno, which a vanished file's fstatat also sets.
+  for (errno = 0; dirent* d = ::readdir(dir); errno = 0) {
     if (d->d_name[0] == '.' || d->d_name[0] == '\0' || (d->d_type != DT_REG && d->d_type != DT_UNKNOWN)) continue;
     Slot s{name_hash(d->d_name), static_cast<uint64_t>(d->d_ino), 0};
     const Slot* known = find(s.name_hash);

@@ -1,5 +1,6 @@
 #include "deliver.hpp"
 
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -24,8 +25,20 @@ int run_mx_deliver(const Options& options, std::optional<int64_t> fixed_now) {
   argv.push_back(nullptr);
   if (fixed_now) ::setenv("RELAY_NOW", ("@" + std::to_string(*fixed_now)).c_str(), 1);
 
+  // The child starts with no signal blocked and default dispositions (--loop blocks SIGTERM
+  // for its own use; the harness ignores SIGPIPE), so it can be stopped like any process.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) sigaddset(&defaults, s);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, options.mx_deliver.c_str(), nullptr, nullptr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, options.mx_deliver.c_str(), nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     relay::log::warning("unable to run " + options.mx_deliver + ": " + std::strerror(rc));
     return relay::kExitTemporary;
