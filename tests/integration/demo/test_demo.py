@@ -9,15 +9,14 @@ import relaytest
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
-def test_demo_self_test_delivers_a_signed_message(tmp_path):
-    os.chmod(tmp_path, 0o755)
+def test_demo_self_test_delivers_a_signed_message(workdir):
     env = dict(os.environ, RELAY_DEMO_NO_SETUP="1", RELAY_BIN=str(relaytest.BIN),
-               RELAY_DEMO_DIR=str(tmp_path / "demo"),
+               RELAY_DEMO_DIR=str(workdir / "demo"),
                RELAY_DEMO_PORT=str(relaytest.free_port()), RELAY_DEMO_SINK_PORT=str(relaytest.free_port()))
     result = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh"), "--self-test"], env=env, timeout=120,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert result.returncode == 0, result.stderr.decode() + (tmp_path / "demo" / "relay.log").read_text()
-    delivered = [p for p in (tmp_path / "demo" / "sink").rglob("*") if p.is_file()]
+    assert result.returncode == 0, result.stderr.decode() + (workdir / "demo" / "relay.log").read_text()
+    delivered = [p for p in (workdir / "demo" / "sink").rglob("*") if p.is_file()]
     assert len(delivered) == 1
     text = delivered[0].read_bytes()
     assert b"DKIM-Signature:" in text and b"d=example.test" in text

@@ -3,7 +3,8 @@
 (soft* -> 450, hard* -> 550, else 250), every accepted message written to OUTDIR with its
 envelope, optional STARTTLS or implicit TLS, AUTH (user/secret), SIZE limit.
 
-fake_mx.py HOST PORT OUTDIR [--cert C --key K] [--smtps] [--size N] [--accept-soft]
+fake_mx.py HOST PORT OUTDIR [--cert C --key K] [--smtps] [--size N] [--accept-soft] [--utf8]
+           [--login-only]
 Prints READY once the port answers."""
 import argparse
 import json
@@ -25,6 +26,7 @@ p.add_argument("--smtps", action="store_true")
 p.add_argument("--size", type=int, default=0)
 p.add_argument("--accept-soft", action="store_true")
 p.add_argument("--utf8", action="store_true")
+p.add_argument("--login-only", action="store_true")
 a = p.parse_args()
 out = pathlib.Path(a.out)
 out.mkdir(parents=True, exist_ok=True)
@@ -54,11 +56,11 @@ def auth(server, session, envelope, mechanism, data):
     return AuthResult(success=(data.login, data.password) == (b"user", b"secret"), handled=False)
 
 
-kw = {}
+kw = dict(auth_exclude_mechanism=["PLAIN"]) if a.login_only else {}
 if a.cert:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(a.cert, a.key)
-    kw = dict(ssl_context=ctx) if a.smtps else dict(tls_context=ctx, require_starttls=False)
+    kw.update(dict(ssl_context=ctx) if a.smtps else dict(tls_context=ctx, require_starttls=False))
 c = Controller(Handler(), hostname=a.host, port=a.port, authenticator=auth, auth_require_tls=not a.smtps,
                data_size_limit=a.size or None, enable_SMTPUTF8=a.utf8, **kw)
 c.start()

@@ -131,6 +131,15 @@ def test_auth_to_relayhost_over_starttls(env, procs, tmp):
     assert "secret" not in err
 
 
+def test_auth_login_when_plain_is_not_offered(env, procs, tmp):
+    out = peer(env, procs, tmp, "server_cert", "server_key", "--login-only")
+    secret = write_secret(tmp, f"mx.example.test:{env['port']} user secret\n", 0o600)
+    rc, rows, err = deliver(env, "--relayhost", f"mx.example.test:{env['port']}", "--auth-file", secret,
+                            rcpt="b@elsewhere.test")
+    assert rc == 0, (rows, err)
+    assert meta(out)["auth"] is True
+
+
 def test_auth_refused_defers(env, procs, tmp):
     out = peer(env, procs, tmp)
     secret = write_secret(tmp, "mx.example.test user wrong-password\n", 0o600)
