@@ -143,10 +143,10 @@ Spool::~Spool() {
 }
 
 void Spool::create(const std::string& root) {
-  if (::mkdir(root.c_str(), 0750) != 0 && errno != EEXIST) fail_errno("unable to create spool " + root, errno);
+  if (::mkdir(root.c_str(), 0770) != 0 && errno != EEXIST) fail_errno("unable to create spool " + root, errno);
   for (Stage s : kAllStages) {
     std::string dir = root + "/" + std::string(to_string(s));
-    if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) fail_errno("unable to create " + dir, errno);
+    if (::mkdir(dir.c_str(), 0770) != 0 && errno != EEXIST) fail_errno("unable to create " + dir, errno);
   }
 }
 

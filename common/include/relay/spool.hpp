@@ -98,7 +98,8 @@ class Spool {
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
-  // Creates the root and every stage directory (mode 0750 unless they exist).
+  // Creates the root and every stage directory (mode 0770 less the umask, unless they exist):
+  // the programs of one relay share a group, and each may run as its own user.
   static void create(const std::string& root);
 
   const std::string& root() const { return root_; }
