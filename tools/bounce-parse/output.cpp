@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "relay/address.hpp"
 #include "relay/cli.hpp"
 #include "relay/json.hpp"
 #include "relay/log.hpp"
@@ -14,6 +15,12 @@ namespace {
 // Characters, not bytes, so UTF-8 names line up (sanitize() left only valid UTF-8).
 size_t display_width(const std::string& text) {
   return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// relay-policy refuses a whole input for one line it cannot read: only mailboxes go there.
+bool suppressible(const std::string& address) {
+  relay::AddressResult parsed = relay::parse_mailbox(address, true);
+  return parsed.ok() && parsed.mailbox && !parsed.mailbox->literal;
 }
 
 }  // namespace
@@ -44,6 +51,11 @@ std::string json_line(const std::string& source, const relay::bounce::Report& re
 void Output::add(const std::string& source, const relay::bounce::Report& report) {
   for (const relay::bounce::Recipient& r : report.recipients) {
     if (style_ == Style::kSuppress && !r.hard) continue;
+    if (style_ == Style::kSuppress && !suppressible(r.address)) {
+      relay::log::warning("not suppressing \"" + relay::log::sanitize(r.address) + "\" from " +
+                          relay::log::sanitize(source) + ": not a mailbox");
+      continue;
+    }
     if (style_ != Style::kTable) {
       buffer_ += json_line(source, report, r);
       if (buffer_.size() >= kFlushAt) flush();
