@@ -1,7 +1,6 @@
 #include "relay/retry_schedule.hpp"
 
 #include <algorithm>
-#include <regex>
 #include <string>
 
 #include "relay/headers.hpp"
@@ -74,17 +73,40 @@ DeferralKind classify_deferral(const Envelope& envelope) {
 }
 
 std::optional<int64_t> named_retry_delay(std::string_view reply) {
-  static const std::regex pattern(
-      R"((?:again|retry|try|wait|greylisted|graylisted|deferred)[^0-9]{0,24}?(\d{1,6})\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)\b)",
-      std::regex::icase);
-  std::string text(reply.substr(0, 1024));
-  std::smatch m;
-  if (!std::regex_search(text, m, pattern)) return std::nullopt;
-  int64_t value = std::stoll(m[1].str());
-  char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(m[2].str()[0])));
-  int64_t seconds = unit == 'h' ? value * 3600 : unit == 'm' ? value * 60 : value;
-  if (seconds <= 0 || seconds > kMaxNamedRetry) return std::nullopt;
-  return seconds;
+  // A keyword, then within 24 other characters a number of at most six digits and a unit:
+  // "try again in 5 minutes", "retry after 300s", "greylisted for 60 seconds".
+  static constexpr std::string_view kKeywords[] = {"again", "retry", "try", "wait", "greylisted", "graylisted", "deferred"};
+  std::string text = to_lower(reply.substr(0, 1024));
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto is_alpha = [](char c) { return c >= 'a' && c <= 'z'; };
+  // The first keyword in the reply that is followed by a time wins.
+  size_t best_at = std::string::npos;
+  std::optional<int64_t> best;
+  for (std::string_view keyword : kKeywords) {
+    for (size_t at = text.find(keyword); at != std::string::npos && at < best_at; at = text.find(keyword, at + 1)) {
+      size_t pos = at + keyword.size();
+      size_t limit = std::min(text.size(), pos + 24);
+      while (pos < limit && !is_digit(text[pos])) ++pos;
+      size_t digits = pos;
+      while (pos < text.size() && is_digit(text[pos])) ++pos;
+      if (pos == digits || pos - digits > 6) continue;
+      int64_t value = std::stoll(text.substr(digits, pos - digits));
+      while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
+      size_t word = pos;
+      while (pos < text.size() && is_alpha(text[pos])) ++pos;
+      std::string_view unit = std::string_view(text).substr(word, pos - word);
+      int64_t scale = 0;
+      if (unit == "s" || unit == "sec" || unit == "secs" || unit == "second" || unit == "seconds") scale = 1;
+      else if (unit == "m" || unit == "min" || unit == "mins" || unit == "minute" || unit == "minutes") scale = 60;
+      else if (unit == "h" || unit == "hr" || unit == "hrs" || unit == "hour" || unit == "hours") scale = 3600;
+      if (scale == 0) continue;
+      int64_t seconds = value * scale;
+      best_at = at;
+      best = seconds > 0 && seconds <= kMaxNamedRetry ? std::optional<int64_t>(seconds) : std::nullopt;
+      break;
+    }
+  }
+  return best;
 }
 
 int64_t retry_delay(const Envelope& envelope, const RetryPolicy& policy) {

@@ -82,6 +82,9 @@ TEST(RetrySchedule, NamedRetryParsing) {
   EXPECT_EQ(named_retry_delay("451 4.7.1 Please try again later"), std::nullopt);
   EXPECT_EQ(named_retry_delay("452 4.2.2 Mailbox full, 5 minutes of quota"), std::nullopt);
   EXPECT_EQ(named_retry_delay("421 retry in 48 hours"), std::nullopt);  // longer than a day
+  EXPECT_EQ(named_retry_delay("450 Greylisted for 60 seconds, try again in 5 minutes"), 60);  // the first one
+  EXPECT_EQ(named_retry_delay("451 try again in 12345678 seconds"), std::nullopt);
+  EXPECT_EQ(named_retry_delay("451 RETRY IN 2 MIN"), 120);
 }
 
 TEST(RetrySchedule, Classification) {
