@@ -47,7 +47,7 @@ struct Config {
   bool stdio = false;                   // one session on stdin/stdout (inetd, tcpserver)
   bool stdio_tls = false;               // that session starts with TLS
   int notify_fd = -1;
-  int sync_threads = 16;                // fsyncs in flight at once share journal commits
+  int sync_threads = 32;                // fsyncs in flight at once share journal commits
   TlsSettings tls;
   Limits limits;
 };

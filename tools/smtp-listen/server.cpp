@@ -168,7 +168,14 @@ void Server::accept_from(const Listener& listener) {
     int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) relay::log::warning(std::string("unable to accept: ") + std::strerror(errno));
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the listener stays readable, so stop watching it until the next tick.
+        relay::log::warning(std::string("unable to accept: ") + std::strerror(errno));
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener.fd, nullptr);
+        paused_listeners_ = true;
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        relay::log::warning(std::string("unable to accept: ") + std::strerror(errno));
+      }
       return;
     }
     ClientInfo client;
@@ -217,7 +224,19 @@ void Server::stop() {
   }
 }
 
+void Server::resume_listeners() {
+  if (!paused_listeners_ || stopping_) return;
+  paused_listeners_ = false;
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = (i << 2) | kTokenListener;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listeners_[i].fd, &event);  // EEXIST for those never paused
+  }
+}
+
 void Server::sweep(int64_t now_ms) {
+  resume_listeners();
   for (auto& [id, connection] : connections_) {
     connection->tick(now_ms);
     if (connection->finished()) dead_.push_back(id);

@@ -53,6 +53,7 @@ class Server {
   void remove(Connection& connection);
   void sweep(int64_t now_ms);
   void reap();  // destroys finished connections
+  void resume_listeners();  // after running out of descriptors
 
   Services& services_;
   const CidrList& allow_;
@@ -67,6 +68,7 @@ class Server {
   std::vector<uint64_t> dead_;
   uint64_t next_id_ = 1;
   bool stopping_ = false;
+  bool paused_listeners_ = false;
 };
 
 }  // namespace smtp_listen

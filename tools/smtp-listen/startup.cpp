@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,6 +98,19 @@ void check_stdio(int fd, const char* name) {
   set_nonblocking(fd);
 }
 
+// A descriptor per session: take every descriptor the hard limit allows, so --max-sessions and
+// not a default soft limit of 1024 decides how many clients are served.
+void raise_descriptor_limit(size_t sessions) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < sessions + 64)
+    relay::log::warning("only " + std::to_string(limit.rlim_cur) + " descriptors for " + std::to_string(sessions) +
+                        " sessions (--max-sessions); raise the hard limit (ulimit -Hn)");
+}
+
 void notify_ready(int fd) {
   if (fd < 0) return;
   relay::write_all(fd, "\n", "readiness notification");
@@ -118,6 +132,7 @@ int serve(const Config& config, relay::Clock clock) {
   for (const std::string& cidr : config.allow_ip)
     if (!allow.add(cidr)) throw relay::Failure(relay::kExitUsage, "unable to parse --allow-ip '" + cidr + "': want a CIDR block");
 
+  raise_descriptor_limit(config.limits.sessions);
   std::vector<Listener> listeners = inherited_listeners();
   for (const std::string& spec : config.listen) listeners.push_back(bind_listener(spec, false));
   for (const std::string& spec : config.listen_tls) listeners.push_back(bind_listener(spec, true));

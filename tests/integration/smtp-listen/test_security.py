@@ -264,3 +264,33 @@ def test_secret_files_must_be_private(tmp_path, certs):
     out = relaytest.run([relaytest.bin("smtp-listen"), "--spool", str(spool), "--listen", "127.0.0.1:0",
                          "--tls-cert", certs["server_cert"], "--tls-key", str(key)], timeout=10)
     assert out.returncode == 77 and b"unable to use TLS key" in out.stderr
+
+
+def test_out_of_descriptors_neither_spins_nor_stops(procs, tmp_path):
+    import resource
+    spool = relaytest.make_spool(tmp_path / "spool")
+    limit = 40
+    proc = procs.start([relaytest.bin("smtp-listen"), "--spool", str(spool), "--listen", "127.0.0.1:0"],
+                       stdout=subprocess.PIPE, stderr=open(tmp_path / "stderr", "wb"), bufsize=0,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+    port = int(proc.stdout.readline().decode().strip().rsplit(":", 1)[1])
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(limit)]
+    greeted = []
+    for c in clients:
+        c.settimeout(0.3)
+        try:
+            greeted.append(c.recv(100).startswith(b"220 "))
+        except socket.timeout:
+            greeted.append(False)
+    assert any(greeted) and not all(greeted)
+    ticks = lambda: sum(int(x) for x in open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()[11:13])
+    before = ticks()
+    time.sleep(1)
+    assert ticks() - before < 30      # under 0.3 s of CPU in a second: not spinning on accept
+    for c, ok in zip(clients, greeted):
+        if ok:
+            c.close()
+    waiting = clients[greeted.index(False)]
+    waiting.settimeout(5)
+    assert waiting.recv(100).startswith(b"220 ")   # served once descriptors came back
+    assert "unable to accept: Too many open files" in (tmp_path / "stderr").read_text()
