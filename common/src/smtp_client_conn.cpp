@@ -163,7 +163,6 @@ void Connection::send(std::string_view data, int timeout_ms) {
         throw IoError("lost connection while sending: " + describe_errno(err), false);
       }
     }
-    bytes_sent_ += static_cast<uint64_t>(n);
     data.remove_prefix(static_cast<size_t>(n));
   }
 }

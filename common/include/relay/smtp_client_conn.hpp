@@ -51,8 +51,6 @@ class Connection {
   // Sends a message as DATA content: line ends made CRLF, leading dots doubled, ".\r\n" after.
   void send_data(std::string_view message, int timeout_ms);
 
-  uint64_t bytes_sent() const { return bytes_sent_; }
-
  private:
   void set_timeout(int option, int& current, int timeout_ms);
   void set_read_timeout(int timeout_ms);
@@ -67,7 +65,6 @@ class Connection {
   int write_timeout_ = -1;
   std::string in_;      // bytes read but not yet consumed
   size_t in_pos_ = 0;
-  uint64_t bytes_sent_ = 0;
 };
 
 }  // namespace relay::smtp

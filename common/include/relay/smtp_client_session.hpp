@@ -107,7 +107,6 @@ class Session {
 
   const Peer& peer() const { return peer_; }
   const TlsInfo& tls() const { return connection_->tls(); }
-  const Capabilities& capabilities() const { return caps_; }
   int transactions() const { return transactions_; }
 
  private:
