@@ -53,9 +53,11 @@ class Server:
         return relaytest.read_spool_file(pathlib.Path(self.spool) / "incoming" / (name or names[-1]))
 
 
-def start(procs, tmp_path, *args, certs=None, listen=("127.0.0.1:0",), listen_tls=(), timeout=10, env=None):
-    """Starts smtp-listen with a fresh spool; waits for its "listening" lines (no polling)."""
-    spool = relaytest.make_spool(tmp_path / "spool")
+def start(procs, tmp_path, *args, certs=None, listen=("127.0.0.1:0",), listen_tls=(), timeout=10, env=None,
+          spool=None):
+    """Starts smtp-listen with a fresh spool (or the one given); waits for its "listening" lines
+    (no polling)."""
+    spool = relaytest.make_spool(spool or tmp_path / "spool")
     cmd = [relaytest.bin("smtp-listen"), "--spool", str(spool), "--hostname", "relay.example.test"]
     for spec in listen:
         cmd += ["--listen", spec]

@@ -109,3 +109,31 @@ def test_sighup_reloads_auth_file_keeping_sessions(procs, tmp_path):
     new = lh.Client(server.port)
     lh.ehlo(new)
     assert new.cmd("AUTH PLAIN " + lh.base64_plain("alice", lh.USERS["alice"]))[0] == 235
+
+
+def test_sighup_reloads_certificate_keeping_tls_sessions(procs, tmp_path):
+    import shutil
+    import ssl
+    certs = relaytest.make_certs(tmp_path / "certs")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    shutil.copy(certs["server_cert"], cert)
+    shutil.copy(certs["server_key"], key)
+    server = lh.start(procs, tmp_path, "--allow-ip", "127.0.0.1", "--tls-cert", str(cert), "--tls-key", str(key),
+                      listen_tls=("127.0.0.1:0",))
+
+    def served_cert():
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        with ctx.wrap_socket(__import__("socket").create_connection(("127.0.0.1", server.tls_port), timeout=10)) as s:
+            return s.getpeercert(binary_form=True)
+
+    first = served_cert()
+    kept = lh.Client(server.tls_port, tls=True, ca=certs["ca"])
+    lh.ehlo(kept)
+    shutil.copy(certs["self_cert"], cert)
+    shutil.copy(certs["self_key"], key)
+    server.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "reloaded certificates" in server.log())
+    assert served_cert() != first
+    assert ssl.DER_cert_to_PEM_cert(served_cert()) == open(certs["self_cert"]).read()
+    assert kept.cmd("NOOP")[0] == 250        # the session under way keeps its TLS

@@ -1,6 +1,7 @@
 """Ways to run smtp-listen: stdin/stdout under tcpserver or inetd, sockets from systemd,
 IPv6 listeners, and many sessions at once from Postfix's smtp-source."""
 import os
+import pathlib
 import socket
 import subprocess
 
@@ -93,3 +94,60 @@ def test_smtp_source_load(procs, tmp_path):
         assert lines[-1] == b"" and all(set(l) <= set(b"0123456789X") for l in lines[:-1])
         assert len(body) >= 10240
     assert "status=accepted" in server.log()
+
+
+def test_stdio_implicit_tls(tmp_path):
+    import ssl
+    certs = relaytest.make_certs(tmp_path / "certs")
+    spool = relaytest.make_spool(tmp_path / "spool")
+    ours, theirs = socket.socketpair()
+    proc = subprocess.Popen([relaytest.bin("smtp-listen"), "--stdio", "--implicit-tls", "--spool", str(spool),
+                             "--tls-cert", certs["server_cert"], "--tls-key", certs["server_key"]],
+                            stdin=theirs, stdout=theirs, stderr=subprocess.PIPE, env=dict(os.environ, RELAYCLIENT="1"))
+    theirs.close()
+    try:
+        ctx = ssl.create_default_context(cafile=certs["ca"])
+        tls = ctx.wrap_socket(ours, server_hostname="mx.example.test")
+        tls.settimeout(10)
+        f = tls.makefile("rb")
+        assert f.readline().startswith(b"220 ")
+        tls.sendall(SESSION)
+        replies = b"".join(iter(f.readline, b""))
+        assert b"250 2.0.0 Ok: queued as" in replies and replies.endswith(b"221 2.0.0 Bye\r\n")
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    envelope, _ = relaytest.read_spool_file(spool / "incoming" / relaytest.spool_files(spool, "incoming")[0])
+    assert envelope["tls"][0].startswith("TLSv1.3 ") and envelope["protocol"] == ["ESMTPS"]
+
+
+def test_drops_privileges_after_binding(procs, tmp_path):
+    import pwd
+    import shutil
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    top = pathlib.Path(tempfile.mkdtemp(prefix="smtp-listen-user."))   # pytest's tmp is 0700 root
+    try:
+        os.chmod(top, 0o755)
+        spool = relaytest.make_spool(top / "spool")
+        for d in [spool] + [spool / s for s in relaytest.STAGES]:
+            os.chown(d, nobody.pw_uid, nobody.pw_gid)
+        serve_as_nobody(procs, tmp_path, spool, nobody)
+    finally:
+        shutil.rmtree(top)
+
+
+def serve_as_nobody(procs, tmp_path, spool, nobody):
+    """smtp-listen --user nobody binds as root, then runs and writes the spool as nobody."""
+    server = lh.start(procs, tmp_path, "--allow-ip", "127.0.0.1", "--user", "nobody", spool=spool)
+    uid_line = next(l for l in open(f"/proc/{server.proc.pid}/status") if l.startswith("Uid:"))
+    assert uid_line.split()[1:] == [str(nobody.pw_uid)] * 4
+    c = lh.Client(server.port)
+    lh.ehlo(c)
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+    assert [c.reply()[0] for _ in range(3)] == [250, 250, 354]
+    assert c.cmd("Subject: nobody\r\n\r\nhi\r\n.")[0] == 250
+    name = server.incoming()[0]
+    assert os.stat(server.spool / "incoming" / name).st_uid == nobody.pw_uid
