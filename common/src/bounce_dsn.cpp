@@ -35,6 +35,7 @@ bool read_delivery_status(std::string_view text, Report& report, const Options& 
     if (!is_recipient_block(block)) {
       if (report.reporting_mta.empty()) report.reporting_mta = host_of(block.get("Reporting-MTA"));
       if (report.envelope_sender.empty()) report.envelope_sender = strip_type(block.get("X-Postfix-Sender"));
+      if (report.message_id.empty()) report.message_id = one_line(block.get("X-Original-Message-ID"));  // Gmail
       continue;
     }
     any = true;

@@ -165,7 +165,14 @@ Report parse(std::string_view message, const Options& options) {
   }
 
   Original original = read_original(found, human);
-  report.message_id = original.message_id;
+  if (!original.message_id.empty()) report.message_id = original.message_id;
+  // Without the original, a reply names it: bounces from some providers and most auto-replies.
+  if (report.message_id.empty() && report.kind != Kind::kComplaint) {
+    std::string in_reply_to = one_line(root.header("In-Reply-To"));
+    if (size_t open = in_reply_to.find('<'), close = in_reply_to.find('>');
+        open != std::string::npos && close != std::string::npos && open < close)
+      report.message_id = in_reply_to.substr(open, close - open + 1);
+  }
   if (report.envelope_sender.empty()) report.envelope_sender = original.return_path;
   if (report.envelope_sender.empty() && report.kind == Kind::kBounce)
     report.envelope_sender = find_address(root.header("To"));  // a bounce goes to the envelope sender
