@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "deliverer.hpp"
+#include "dns_cache.hpp"
 #include "relay/dsn.hpp"
 #include "relay/log.hpp"
 #include "relay/spool.hpp"
@@ -55,7 +56,11 @@ class SpoolRun {
     int threads = std::max(1, options_.concurrency);
     for (int i = 0; i < threads; ++i) resolvers.push_back(relay::dns::make_resolver({.server = config_.resolver}));
     std::vector<std::thread> workers;
-    for (int i = 0; i < threads; ++i) workers.emplace_back([this, &resolvers, i] { work(*resolvers[i]); });
+    for (int i = 0; i < threads; ++i)
+      workers.emplace_back([this, &resolvers, i] {
+        CachedResolver resolver(*resolvers[i], dns_cache_);
+        work(resolver);
+      });
     for (auto& w : workers) w.join();
     cache_.close_all();
     relay::log::info("done messages=" + std::to_string(counters_.messages) + " sent=" + std::to_string(counters_.sent) +
@@ -204,6 +209,7 @@ class SpoolRun {
   relay::smtp::TlsClientContext tls_;
   SessionCache cache_;
   DestinationSlots slots_;
+  DnsCache dns_cache_{std::chrono::seconds(60)};
   std::mutex queue_mutex_;
   std::deque<std::string> queue_;
   std::set<std::string> seen_;

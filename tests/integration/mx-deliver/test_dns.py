@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 import relaytest
-from conftest import mx_deliver, shared_tmpdir
+from conftest import deposit, mx_deliver, shared_tmpdir
 
 ZONE = relaytest.zone("example.test", [
     "@ MX 10 mx1", "@ MX 20 mx2", "mx1 A 127.0.0.2", "mx2 A 127.0.0.3",
@@ -152,3 +152,16 @@ def test_mx_pointing_at_myself(env, procs):
     rc, rows, err = deliver(env, "b@loop.example.test", extra=["--hostname", "relay.example.test"])
     assert rc == 100 and rows[0]["dsn"] == "5.4.6"
     assert not relaytest.sink_messages(second)
+
+
+def test_spool_mode_routes_by_mx(env, procs):
+    first = sink(env, procs, "127.0.0.2")
+    spool = relaytest.make_spool(env["tmp"] / "spool")
+    for i in range(6):
+        deposit(spool, "a@example.org", [f"u{i}@example.test", f"v{i}@plain.example.test"])
+    plain = sink(env, procs, "127.0.0.6")
+    r = relaytest.run([relaytest.bin("mx-deliver"), "--spool", str(spool), "--resolver", env["resolver"],
+                       "--port", str(env["port"]), "--max-wait", "5", "--concurrency", "3"])
+    assert r.returncode == 0, r.stderr
+    assert len(relaytest.spool_files(spool, "sent")) == 6
+    assert len(relaytest.sink_messages(first)) == 6 and len(relaytest.sink_messages(plain)) == 6
