@@ -14,12 +14,17 @@ import relaytest
 USERS = {"alice": "secret-alice", "bob": "s3cret bob"}
 
 
-def make_auth_file(directory, scheme="-6"):
-    """user:hash lines made by openssl passwd (-6: SHA-512 crypt), mode 600."""
+HASHERS = {"alice": ["mkpasswd", "-s"],              # yescrypt, Debian's default ($y$)
+           "bob": ["openssl", "passwd", "-6", "-stdin"]}  # SHA-512 crypt ($6$)
+
+
+def make_auth_file(directory):
+    """user:hash lines made by the standard tools, mode 600: alice yescrypt, bob SHA-512."""
     lines = []
     for user, password in USERS.items():
-        hashed = subprocess.run(["openssl", "passwd", scheme, password], check=True, stdout=subprocess.PIPE,
+        hashed = subprocess.run(HASHERS[user], input=password + "\n", check=True, stdout=subprocess.PIPE,
                                 text=True).stdout.strip()
+        assert hashed.startswith({"alice": "$y$", "bob": "$6$"}[user]), hashed
         lines.append(f"{user}:{hashed}\n")
     path = pathlib.Path(directory) / "users"
     path.write_text("# test users\n" + "".join(lines))

@@ -50,7 +50,7 @@ def test_plaintext_auth_when_allowed(procs, tmp_path):
 
 
 def test_failed_logins_delayed_and_limited(procs, tmp_path):
-    auth = lh.make_auth_file(tmp_path, scheme="-5")
+    auth = lh.make_auth_file(tmp_path)
     server = lh.start(procs, tmp_path, "--auth-file", auth, "--allow-plaintext-auth", "--auth-failures", "2",
                       "--auth-failure-delay", "400")
     c = lh.Client(server.port)
