@@ -151,3 +151,25 @@ def serve_as_nobody(procs, tmp_path, spool, nobody):
     assert c.cmd("Subject: nobody\r\n\r\nhi\r\n.")[0] == 250
     name = server.incoming()[0]
     assert os.stat(server.spool / "incoming" / name).st_uid == nobody.pw_uid
+
+
+def test_notify_fd_and_tls_socket_from_systemd(procs, tmp_path):
+    certs = relaytest.make_certs(tmp_path / "certs")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    port = sock.getsockname()[1]
+    spool = relaytest.make_spool(tmp_path / "spool")
+    ready_r, ready_w = os.pipe()
+    cmd = ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=smtps exec "$@"', "sh", relaytest.bin("smtp-listen"),
+           "--spool", str(spool), "--allow-ip", "127.0.0.1", "--tls-cert", certs["server_cert"], "--tls-key",
+           certs["server_key"], "--notify-fd", str(ready_w)]
+    procs.start(cmd, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "stderr", "wb"), pass_fds=(3, ready_w),
+                preexec_fn=lambda: os.dup2(sock.fileno(), 3))
+    os.close(ready_w)
+    sock.close()
+    assert os.read(ready_r, 10) == b"\n"          # ready: written once everything is bound
+    assert os.read(ready_r, 10) == b""            # and closed
+    c = lh.Client(port, tls=True, ca=certs["ca"])  # the socket named smtps speaks TLS at once
+    lh.ehlo(c)
+    assert c.cmd("QUIT")[0] == 221
