@@ -1,7 +1,4 @@
 // Policy: the rules of relay-policy.conf(5) applied to one stage of one SMTP transaction.
-#include <pthread.h>
-
-#include <atomic>
 #include <mutex>
 
 #include "relay/address.hpp"
@@ -27,10 +24,6 @@ Verdict make(Action action, int code, std::string status, std::string text, std:
 }
 
 Verdict accept() { return Verdict{}; }
-
-// Counts fork()s of this process (pthread_atfork), so a child notices its inherited store
-// handle without a getpid() system call per check.
-std::atomic<unsigned> fork_generation{0};
 
 // "user alice", "client 192.0.2.7", or "local submitter": who the rules were applied to.
 std::string who(const Request& r) {
@@ -72,7 +65,6 @@ struct Policy::Impl {
   std::mutex mutex;  // guards rules (swapped by reload) and store (opened lazily, per process)
   std::shared_ptr<const Rules> rules;
   std::shared_ptr<LmdbStore> store;
-  unsigned store_generation = 0;  // fork_generation when the store was opened
 
   std::shared_ptr<const Rules> snapshot() {
     std::lock_guard lock(mutex);
@@ -85,15 +77,8 @@ struct Policy::Impl {
   // The store of this process; reopened in a forked child, whose inherited handle must not be used.
   std::shared_ptr<LmdbStore> open_store(const Rules& r) {
     std::lock_guard lock(mutex);
-    unsigned generation = fork_generation.load(std::memory_order_relaxed);
-    if (store && store_generation != generation) {
-      store->abandon();
-      store.reset();
-    }
-    if (!store) {
-      store = LmdbStore::open(store_dir(r));
-      store_generation = generation;
-    }
+    if (store && store->inherited()) store.reset();
+    if (!store) store = LmdbStore::open(store_dir(r));
     return store;
   }
 
@@ -221,16 +206,11 @@ struct Policy::Impl {
 };
 
 Policy::Policy(Options options) : impl_(std::make_unique<Impl>()) {
-  static std::once_flag registered;
-  std::call_once(registered, [] { ::pthread_atfork(nullptr, nullptr, [] { ++fork_generation; }); });
   impl_->options = std::move(options);
   impl_->rules = std::make_shared<const Rules>(load_rules(impl_->options.policy_file));
 }
 
-Policy::~Policy() {
-  // A forked child must not close the parent's LMDB handle.
-  if (impl_->store && impl_->store_generation != fork_generation.load()) impl_->store->abandon();
-}
+Policy::~Policy() = default;
 
 void Policy::reload() {
   auto fresh = std::make_shared<const Rules>(load_rules(impl_->options.policy_file));

@@ -2,12 +2,18 @@
 // bytes) and "suppress" (entry -> "added expires reason"). Counter commits skip fsync (see
 // relay-policy.conf(5), The store); suppression changes are flushed before add/remove return.
 #include <lmdb.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "relay/policy_store.hpp"
 
@@ -28,6 +34,10 @@ namespace {
 constexpr size_t kMapSize = size_t{1} << 30;
 constexpr unsigned kMaxReaders = 1024;
 constexpr size_t kMaxKey = 511;  // LMDB's default key size limit
+
+// Forks of this process (pthread_atfork), so a child can tell an inherited handle from its own
+// without a getpid() system call per check.
+std::atomic<unsigned> fork_count{0};
 
 [[noreturn]] void fail(const std::string& dir, const std::string& what, int rc) {
   throw StoreError("policy store " + dir + ": " + what + ": " + mdb_strerror(rc));
@@ -143,11 +153,29 @@ void sync(LmdbStore::Env& env) {
 
 }  // namespace
 
-LmdbStore::LmdbStore(std::unique_ptr<Env> env) : env_(std::move(env)) {}
-LmdbStore::~LmdbStore() = default;
+LmdbStore::LmdbStore(std::unique_ptr<Env> env)
+    : env_(std::move(env)), generation_(fork_count.load(std::memory_order_relaxed)) {}
 
-std::unique_ptr<LmdbStore> LmdbStore::open(const std::string& dir) {
-  return std::unique_ptr<LmdbStore>(new LmdbStore(open_env(dir, false)));
+LmdbStore::~LmdbStore() {
+  // The parent's environment is not the child's to close.
+  if (inherited()) (void)env_.release();
+}
+
+bool LmdbStore::inherited() const { return generation_ != fork_count.load(std::memory_order_relaxed); }
+
+std::shared_ptr<LmdbStore> LmdbStore::open(const std::string& dir) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { ::pthread_atfork(nullptr, nullptr, [] { fork_count.fetch_add(1); }); });
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<LmdbStore>> open_stores;
+  char resolved[PATH_MAX];
+  std::string key = ::realpath(dir.c_str(), resolved) ? resolved : dir;
+  std::lock_guard lock(mutex);
+  if (auto it = open_stores.find(key); it != open_stores.end())
+    if (auto store = it->second.lock(); store && !store->inherited()) return store;
+  auto store = std::shared_ptr<LmdbStore>(new LmdbStore(open_env(dir, false)));
+  open_stores[key] = store;
+  return store;
 }
 
 void LmdbStore::create(const std::string& dir, bool force) {
@@ -163,8 +191,6 @@ void LmdbStore::create(const std::string& dir, bool force) {
   auto env = open_env(dir, true);
   sync(*env);
 }
-
-void LmdbStore::abandon() { (void)env_.release(); }
 
 TakeResult LmdbStore::take(const std::vector<Counter>& counters, int64_t now, bool commit) {
   TakeResult result;

@@ -54,7 +54,7 @@ int run_explain(const relay::Tool& tool, const Common& common, const ExplainArgs
 
 int run_init(const Common& common, bool force);
 // The store named by --store or the policy file; Failure(75) when it cannot be opened.
-std::unique_ptr<relay::policy::LmdbStore> open_store(const Common& common);
+std::shared_ptr<relay::policy::LmdbStore> open_store(const Common& common);
 int run_purge(const relay::Tool& tool, const Common& common);
 
 }  // namespace relay_policy

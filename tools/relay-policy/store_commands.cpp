@@ -6,7 +6,7 @@
 
 namespace relay_policy {
 
-std::unique_ptr<relay::policy::LmdbStore> open_store(const Common& common) {
+std::shared_ptr<relay::policy::LmdbStore> open_store(const Common& common) {
   try {
     return relay::policy::LmdbStore::open(common.store_dir());
   } catch (const relay::policy::StoreError& e) {

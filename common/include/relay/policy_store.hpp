@@ -77,11 +77,17 @@ class SuppressionList {
 // The embedded store: an LMDB environment in a directory, shared by every process using it.
 class LmdbStore final : public RateStore, public SuppressionList {
  public:
-  // Opens an existing store; throws StoreError when it is missing or not a valid store.
-  static std::unique_ptr<LmdbStore> open(const std::string& dir);
+  // Opens an existing store; throws StoreError when it is missing or not a valid store. A
+  // process has one handle per directory (LMDB's rule: a second open in the same process
+  // would drop its file locks when closed), shared by every caller; a forked child gets its
+  // own, since a handle must not cross fork().
+  static std::shared_ptr<LmdbStore> open(const std::string& dir);
   // Creates the store (and the directory, mode 0700); force first removes a broken one.
   static void create(const std::string& dir, bool force);
   ~LmdbStore() override;
+
+  // True in a child forked after this handle was opened: the child must open its own.
+  bool inherited() const;
 
   TakeResult take(const std::vector<Counter>& counters, int64_t now, bool commit) override;
   std::vector<int64_t> read(const std::vector<std::string>& keys) override;
@@ -94,15 +100,12 @@ class LmdbStore final : public RateStore, public SuppressionList {
   // numbers deleted.
   std::pair<size_t, size_t> purge(int64_t now);
 
-  // Forgets the handle without closing it: for a forked child, which must not touch the
-  // parent's LMDB environment (LMDB's rule for fork()).
-  void abandon();
-
   struct Env;
 
  private:
   explicit LmdbStore(std::unique_ptr<Env> env);
   std::unique_ptr<Env> env_;
+  unsigned generation_;  // the process's fork count when opened
 };
 
 }  // namespace relay::policy
