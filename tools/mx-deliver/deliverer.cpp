@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 
+#include "idna.hpp"
 #include "relay/address.hpp"
 #include "relay/log.hpp"
 
@@ -68,9 +69,14 @@ std::unique_ptr<relay::smtp::Session> Deliverer::open(const relay::smtp::Target&
 
 void Deliverer::deliver_to(const Destination& destination, const relay::smtp::MailRequest& mail,
                            const std::vector<size_t>& indexes, std::vector<RecipientOutcome>& out) {
+  std::optional<std::string> dns_domain = ascii_domain(destination.domain);
+  if (!dns_domain) {
+    for (size_t i : indexes) out[i] = {Outcome::kFailed, "5.1.2", "bad destination domain " + destination.domain, "", "", ""};
+    return;
+  }
   relay::smtp::RouteResult route =
       destination.hops.empty()
-          ? relay::smtp::route_by_mx(resolver_, destination.domain, config_.route, random_)
+          ? relay::smtp::route_by_mx(resolver_, *dns_domain, config_.route, random_)
           : relay::smtp::route_by_hops(resolver_, destination.hops, config_.route);
   if (!route.ok()) {
     for (size_t i : indexes)
@@ -98,8 +104,12 @@ void Deliverer::deliver_to(const Destination& destination, const relay::smtp::Ma
       }
     }
     relay::smtp::MailRequest sub = mail;
+    sub.sender = ascii_address(mail.sender);
     sub.recipients.clear();
-    for (size_t i : pending) sub.recipients.push_back(mail.recipients[i]);
+    for (size_t i : pending) {
+      sub.recipients.push_back(mail.recipients[i]);
+      sub.recipients.back().address = ascii_address(mail.recipients[i].address);
+    }
     relay::smtp::MailResult result = session->send(sub);
     std::string remote = session->peer().str();
     std::string tls = session->tls().summary();

@@ -17,6 +17,7 @@ ZONE = relaytest.zone("example.test", [
     "v4only MX 10 mx4", "mx4 A 127.0.0.8",
     "loop MX 10 relay", "loop MX 20 mx2", "relay A 127.0.0.9",
     "selfonly MX 10 relay",
+    "xn--bcher-kva MX 10 mx1",
 ])
 BROKEN = "@ SOA ns. h. 1 1 1 1 1\nthis is not a record\n"
 
@@ -165,3 +166,13 @@ def test_spool_mode_routes_by_mx(env, procs):
     assert r.returncode == 0, r.stderr
     assert len(relaytest.spool_files(spool, "sent")) == 6
     assert len(relaytest.sink_messages(first)) == 6 and len(relaytest.sink_messages(plain)) == 6
+
+
+def test_internationalized_domain(env, procs):
+    first = sink(env, procs, "127.0.0.2")
+    rc, rows, err = deliver(env, "b@b\u00fccher.example.test")
+    assert rc == 0, (rows, err)
+    assert rows[0]["remote"].startswith("mx1.example.test") and rows[0]["rcpt"] == "b@b\u00fccher.example.test"
+    # An ASCII local part: the domain goes as its A-label, no SMTPUTF8 needed (RFC 6531 3.2).
+    dump = relaytest.sink_messages(first)[0].read_bytes()
+    assert b"X-Rcpt-Args: <b@xn--bcher-kva.example.test>" in dump and b"SMTPUTF8" not in dump
