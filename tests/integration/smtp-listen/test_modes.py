@@ -4,6 +4,7 @@ import os
 import pathlib
 import socket
 import subprocess
+import time
 
 import listen_helpers as lh
 import relaytest
@@ -173,3 +174,43 @@ def test_notify_fd_and_tls_socket_from_systemd(procs, tmp_path):
     c = lh.Client(port, tls=True, ca=certs["ca"])  # the socket named smtps speaks TLS at once
     lh.ehlo(c)
     assert c.cmd("QUIT")[0] == 221
+
+
+def test_thousand_sessions_without_a_thread_each(procs, tmp_path):
+    server = lh.start(procs, tmp_path, "--allow-ip", "127.0.0.1", "--max-sessions-per-ip", "1100",
+                      "--sync-threads", "4")
+    clients = []
+    try:
+        for _ in range(1000):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            s.sendall(b"EHLO many.example.test\r\n")
+            clients.append(s)
+        for s in clients:   # every session got its greeting and its EHLO reply
+            data = b""
+            while b"250 HELP\r\n" not in data:
+                chunk = s.recv(4096)
+                assert chunk, data
+                data += chunk
+            assert data.startswith(b"220 ")
+        status = open(f"/proc/{server.proc.pid}/status").read()
+        threads = int(next(l for l in status.splitlines() if l.startswith("Threads:")).split()[1])
+        assert threads == 1 + 4      # the event loop and the sync workers
+        # the 1,001st is over --max-sessions (default 1000); with one gone, a message goes through
+        over = lh.Client(server.port)
+        assert over.reply()[1] == ["421 4.7.0 Error: too many sessions, try again later"]
+        clients.pop().close()
+        c = None
+        for _ in range(50):   # the server notices the close at its next event
+            c = lh.Client(server.port)
+            code, lines = c.reply()
+            if code == 220:
+                break
+            time.sleep(0.02)
+        assert code == 220, lines
+        assert c.cmd("EHLO client")[0] == 250
+        c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+        assert [c.reply()[0] for _ in range(3)] == [250, 250, 354]
+        assert c.cmd("Subject: busy\r\n\r\nhi\r\n.")[0] == 250
+    finally:
+        for s in clients:
+            s.close()
