@@ -76,3 +76,17 @@ def test_usage_errors(nsd):
     assert code == 64 and "--sender or --helo" in err
     code, _, err = spf_check(nsd, "--sender", "a@example.test")
     assert code == 64
+
+
+def test_batch_evaluates_each_line_with_one_resolver(nsd):
+    lines = b"127.0.0.2 a@example.test h.test\n# comment\n\n198.51.100.7 <a@example.test> h.test\nnonsense\n" \
+            b"127.0.0.3 <> helo.example.test\n"
+    result = relaytest.run([relaytest.bin("spf-check"), "--batch", "--resolver", nsd["server"]], input=lines)
+    assert result.returncode == 65  # the nonsense line
+    assert result.stdout.decode().splitlines() == [
+        "pass 127.0.0.2 a@example.test h.test mx", "fail 198.51.100.7 a@example.test h.test -all",
+        "pass 127.0.0.3 <> helo.example.test a"]
+    assert b"line 5: expected" in result.stderr
+    result = relaytest.run([relaytest.bin("spf-check"), "--batch", "--json", "--resolver", nsd["server"]],
+                           input=b"2001:db8::1 a@example.test h.test\n")
+    assert result.returncode == 0 and json.loads(result.stdout)["result"] == "pass"
