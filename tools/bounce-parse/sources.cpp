@@ -14,7 +14,7 @@
 namespace bounce_parse {
 namespace {
 
-constexpr size_t kMaxStdin = size_t{1} << 30;  // an mbox on stdin is held in memory; a file is mapped
+constexpr size_t kMaxStream = size_t{1} << 30;  // a pipe is held in memory; a file is mapped
 
 bool is_mbox(std::string_view bytes) { return bytes.starts_with("From "); }
 
@@ -25,6 +25,20 @@ std::string_view limited(std::string_view message, const ReadLimits& limits) {
 bool is_directory(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// All of fd (a pipe or device) into text, at most kMaxStream bytes.
+void read_stream(int fd, const std::string& name, std::string& text) {
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) relay::fail_errno("unable to read " + name, errno);
+    if (n == 0) return;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > kMaxStream)
+      throw relay::Failure(relay::kExitData, "unable to read " + name + ": more than 1 GiB (give a large mbox as a file)");
+  }
 }
 
 }  // namespace
@@ -38,9 +52,19 @@ MappedFile::MappedFile(const std::string& path) {
     ::close(fd);
     relay::fail_errno("unable to stat " + path, err);
   }
-  if (!S_ISREG(st.st_mode)) {
+  if (S_ISDIR(st.st_mode)) {
     ::close(fd);
-    throw relay::Failure(relay::kExitData, "unable to read " + path + ": not a regular file");
+    throw relay::Failure(relay::kExitData, "unable to read " + path + ": a directory");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    try {
+      read_stream(fd, path, read_);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+    return;
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ > 0) {
@@ -74,17 +98,7 @@ void split_mbox(std::string_view mbox, const std::string& name, const ReadLimits
 
 void read_stdin(const ReadLimits& limits, const MessageSink& sink) {
   std::string message;
-  char buffer[65536];
-  for (;;) {
-    ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) relay::fail_errno("unable to read standard input", errno);
-    if (n == 0) break;
-    // An mbox on stdin can be long: only a single message is cut at the limit.
-    if (message.size() < limits.max_message || is_mbox(message)) message.append(buffer, static_cast<size_t>(n));
-    if (message.size() > kMaxStdin)
-      throw relay::Failure(relay::kExitData, "unable to read standard input: more than 1 GiB (give a large mbox as a file)");
-  }
+  read_stream(STDIN_FILENO, "standard input", message);
   if (is_mbox(message))
     split_mbox(message, "-", limits, sink);
   else
@@ -104,7 +118,7 @@ std::vector<std::string> maildir_files(const std::string& dir) {
     }
     std::vector<std::string> names;
     while (dirent* entry = ::readdir(d))
-      if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
+      if (entry->d_name[0] != '.' && entry->d_type != DT_DIR) names.emplace_back(entry->d_name);
     ::closedir(d);
     std::sort(names.begin(), names.end());
     for (const auto& n : names) files.push_back(path + "/" + n);

@@ -24,18 +24,22 @@ void read_path(const std::string& path, const ReadLimits& limits, const MessageS
 std::vector<std::string> maildir_files(const std::string& dir);
 bool is_maildir(const std::string& dir);
 
-// A file's bytes, mapped read-only (nothing copied) and unmapped when it goes.
+// A file's bytes: a regular file mapped read-only (nothing copied) and unmapped when it goes;
+// a pipe or device (/dev/stdin, <(command)) read into memory, at most 1 GiB.
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
-  std::string_view bytes() const { return {static_cast<const char*>(data_), size_}; }
+  std::string_view bytes() const {
+    return data_ ? std::string_view(static_cast<const char*>(data_), size_) : std::string_view(read_);
+  }
 
  private:
   void* data_ = nullptr;
   size_t size_ = 0;
+  std::string read_;
 };
 
 // Splits mbox text at its "From " separator lines and hands over each message.

@@ -162,3 +162,11 @@ def test_postfix_text_alone_is_read(tmp_path, name, action):
     assert (record["action"], record["format"]) == (action, "postfix")
     for field in ("recipient", "status", "smtp_code", "reason", "hard", "remote_mta"):
         assert record[field] == want[field], field
+
+
+def test_a_pipe_named_as_a_file_is_read():
+    sample = (CORPUS / "arf-abuse.eml").read_bytes()
+    result = bounce_parse("--json", "/dev/stdin", input=sample)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert (record["recipient"], record["source"]) == ("reader@isp.example", "/dev/stdin")
