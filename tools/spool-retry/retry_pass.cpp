@@ -4,11 +4,11 @@
 #include <limits>
 #include <vector>
 
+#include "deferred_index.hpp"
 #include "due_move.hpp"
 #include "relay/dsn.hpp"
 #include "relay/exit_codes.hpp"
 #include "relay/retry_schedule.hpp"
-#include "deferred_index.hpp"
 
 namespace spoolretry {
 namespace {
