@@ -60,7 +60,7 @@ void Reporter::summary(const Summary& s) {
     relay::JsonObject o;
     o.add("action", "summary").add("scanned", s.scanned).add("due", s.due).add("moved", s.moved);
     o.add("rescheduled", s.rescheduled).add("expired", s.expired).add("warned", s.warned).add("dsns", s.dsns);
-    o.add("busy", s.busy).add("held", s.held).add("errors", s.errors).add("recovered", s.recovered);
+    o.add("busy", s.busy).add("held", s.held).add("ignored", s.ignored).add("errors", s.errors).add("recovered", s.recovered);
     o.add("stats", s.stats).add("index_skip", s.index_skip);
     if (s.next_due != 0) o.add("next_due", s.next_due);
     if (dry_run_) o.add("dry_run", true);

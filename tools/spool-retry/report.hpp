@@ -15,7 +15,7 @@ struct Event {
   Event& because(std::string text) { detail = std::move(text); return *this; }
 
   std::string id;
-  std::string action;        // move, reschedule, expire, warn, hold, error; wait (dry run)
+  std::string action;        // move, reschedule, expire, warn, hold, ignore, error; wait (dry run)
   int64_t next_attempt = 0;  // the file's next-attempt time when scanned, or the new one
   int recipients = 0;        // recipients expired or warned about
   std::string dsn;           // queue id of the DSN sent, if any
@@ -24,7 +24,7 @@ struct Event {
 
 struct Summary {
   uint64_t scanned = 0, due = 0, moved = 0, rescheduled = 0, expired = 0, warned = 0, dsns = 0;
-  uint64_t busy = 0, held = 0, errors = 0, recovered = 0;
+  uint64_t busy = 0, held = 0, ignored = 0, errors = 0, recovered = 0;
   uint64_t stats = 0;        // deferred files whose time needed a stat (not known from the index)
   bool index_skip = false;   // deferred/ unchanged since a pass that found nothing due: not read
   int64_t next_due = 0;      // earliest next attempt left in deferred/ (0: none)

@@ -83,6 +83,12 @@ void RetryPass::preview_due(const std::string& id, int64_t mtime, int64_t now) {
 }
 
 void RetryPass::handle_due(const std::string& id, int64_t now) {
+  if (!relay::valid_id(id)) {
+    // Not written by the toolkit: left alone, for the operator to look at.
+    ++summary_.ignored;
+    reporter_.event(Event(id, "ignore").because("not a queue id"));
+    return;
+  }
   auto locked = LockedDue::lock(spool_, id);
   if (!locked) {
     ++summary_.busy;

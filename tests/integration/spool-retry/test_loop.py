@@ -66,3 +66,12 @@ def test_unreadable_envelope_goes_to_hold(spool):
     assert by_id[good]["action"] == "move"
     assert stage(spool, "hold") == [bad] and stage(spool, "outgoing") == [good]
     assert events[-1]["held"] == 1
+
+
+def test_file_that_is_no_queue_id_is_left_alone(spool):
+    stray = spool / "deferred" / "notes:by the operator"
+    stray.write_bytes(b"version=1\nid=x\n\nhello\n")
+    os.utime(stray, (NOW - 5, NOW - 5))
+    events = retry_json(spool)
+    assert events[0]["action"] == "ignore" and events[-1]["ignored"] == 1 and events[-1]["errors"] == 0
+    assert stage(spool, "deferred") == ["notes:by the operator"] and stage(spool, "outgoing") == []
