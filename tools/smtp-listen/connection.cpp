@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "relay/exit_codes.hpp"
 #include "relay/log.hpp"
 #include "server.hpp"
 
@@ -35,12 +36,20 @@ Connection::~Connection() {
 }
 
 void Connection::begin() {
-  if (implicit_tls_) {
-    stream_.start_tls(server_.services().tls);
-  } else {
-    session_.start();
-  }
+  if (!implicit_tls_) session_.start();
+  if (implicit_tls_ && !begin_tls()) return server_.update(*this);
   pump();
+}
+
+bool Connection::begin_tls() {
+  try {
+    stream_.start_tls(server_.services().tls);
+    return true;
+  } catch (const relay::Failure& e) {
+    relay::log::warning(e.what());
+    finished_ = true;
+    return false;
+  }
 }
 
 void Connection::send(std::string_view text) { out_.append(text); }
@@ -125,7 +134,7 @@ void Connection::pump() {
       }
       if (tls_requested_) {
         tls_requested_ = false;
-        stream_.start_tls(server_.services().tls);
+        if (!begin_tls()) break;
         progress = true;
         continue;
       }

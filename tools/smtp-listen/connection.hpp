@@ -30,7 +30,6 @@ class Connection : public SessionHost {
   bool finished() const { return finished_; }
   bool wants_read() const;
   bool wants_write() const;
-  bool has_timer() const { return wake_at_ms_ != 0; }
 
   // SessionHost
   void send(std::string_view text) override;
@@ -45,6 +44,7 @@ class Connection : public SessionHost {
 
  private:
   bool flush();
+  bool begin_tls();  // false when OpenSSL could not set up the connection: it is dropped
   void drop(const char* reason);
 
   Server& server_;

@@ -50,7 +50,7 @@ class SessionHost {
 
 struct ClientInfo {
   std::string ip;            // empty when unknown (stdin that is not a socket)
-  int port = 0;
+  int port = 0;              // 0 when unknown
   bool relay_allowed = false;  // --allow-ip or RELAYCLIENT
 };
 

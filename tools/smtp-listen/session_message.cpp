@@ -230,6 +230,7 @@ void Session::commit_message(uint64_t size, relay::Stage stage) {
         log_transaction(!ok ? "deferred" : stage == relay::Stage::kHold ? "held" : "accepted", outcome->reply, size,
                         writer->id());
         reset_transaction();
+        if (closing_) return;  // timed out meanwhile: the 421 was the last word
         reply(outcome->reply);
         resume();
       });
@@ -243,8 +244,10 @@ void Session::log_transaction(std::string_view status, std::string_view reply_te
     recipients += recipient.address;
   }
   std::string size_text = std::to_string(size);
+  std::string port = std::to_string(client_.port);
   relay::log::event({{"id", id},
                      {"client", client_.ip},
+                     {"port", port},
                      {"user", auth_user_},
                      {"tls", tls_.empty() ? std::string_view("none") : std::string_view(tls_)},
                      {"from", "<" + transaction_.sender + ">"},

@@ -14,9 +14,10 @@ namespace {
 
 std::string openssl_error() {
   unsigned long code = ERR_get_error();
-  std::string text = code ? ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown" : "no detail";
   ERR_clear_error();
-  return text;
+  if (code == 0) return "no detail";
+  const char* reason = ERR_reason_error_string(code);
+  return reason ? reason : "error " + std::to_string(code);
 }
 
 int protocol_version(const std::string& name) {
