@@ -258,7 +258,7 @@ MailResult Session::send(const MailRequest& mail) {
   bool data_sent = false;
   std::string stage = "MAIL FROM";
   try {
-    Reply mail_reply, data_reply;
+    Reply mail_reply, data_reply, final_reply;
     auto take_rcpt = [&](size_t i, const Reply& reply) {
       result.recipients[i] = from_reply(reply);
       answered[i] = true;
@@ -311,16 +311,17 @@ MailResult Session::send(const MailRequest& mail) {
       for (size_t i = 0; i < n; ++i)
         if (accepted[i]) result.recipients[i] = from_reply(data_reply);
     } else if (accepted_count > 0) {
-      stage = "end of data";
+      stage = "DATA content";
       data_sent = true;
       connection_->send_data(mail.message, t.data_block);
-      Reply final_reply = connection_->read_reply(t.data_done);
+      stage = "end of data";
+      final_reply = connection_->read_reply(t.data_done);
       for (size_t i = 0; i < n; ++i)
         if (accepted[i]) result.recipients[i] = from_reply(final_reply);
       ++transactions_;
     }
-    for (const auto& reply : {mail_reply, data_reply})
-      if (reply.code == 421) result.reusable = false;
+    for (const Reply* reply : {&mail_reply, &data_reply, &final_reply})
+      if (reply->code == 421) result.reusable = false;
   } catch (const IoError& e) {
     // Nothing unacknowledged is delivered: every recipient without a final answer defers.
     std::string why = std::string(e.what()) + " with " + peer_.str() + " after " + stage;

@@ -21,6 +21,18 @@ std::string reason_of(std::string_view status) {
   return "remote";
 }
 
+// The transaction for some recipients of mail, with A-label domains where that spares SMTPUTF8.
+relay::smtp::MailRequest request_for(const relay::smtp::MailRequest& mail, const std::vector<size_t>& indexes) {
+  relay::smtp::MailRequest request = mail;
+  request.sender = ascii_address(mail.sender);
+  request.recipients.clear();
+  for (size_t i : indexes) {
+    request.recipients.push_back(mail.recipients[i]);
+    request.recipients.back().address = ascii_address(mail.recipients[i].address);
+  }
+  return request;
+}
+
 }  // namespace
 
 Deliverer::Deliverer(const Config& config, relay::dns::Resolver& resolver, const relay::smtp::TlsClientContext& tls,
@@ -103,14 +115,7 @@ void Deliverer::deliver_to(const Destination& destination, const relay::smtp::Ma
         continue;
       }
     }
-    relay::smtp::MailRequest sub = mail;
-    sub.sender = ascii_address(mail.sender);
-    sub.recipients.clear();
-    for (size_t i : pending) {
-      sub.recipients.push_back(mail.recipients[i]);
-      sub.recipients.back().address = ascii_address(mail.recipients[i].address);
-    }
-    relay::smtp::MailResult result = session->send(sub);
+    relay::smtp::MailResult result = session->send(request_for(mail, pending));
     std::string remote = session->peer().str();
     std::string tls = session->tls().summary();
     std::vector<size_t> retry;
