@@ -144,13 +144,13 @@ DeferredListing DeferredIndex::list(int64_t now, bool use_index, bool keep_waiti
       ++listing.stats;
     }
     ++listing.count;
-    seen_.push_back(s);
     if (s.mtime <= now) {
-      listing.due.push_back({d->d_name, s.mtime});
+      listing.due.push_back({d->d_name, s.mtime, seen_.size()});
     } else {
       if (s.mtime < next_due) next_due = s.mtime;
-      if (keep_waiting) listing.waiting.push_back({d->d_name, s.mtime});
+      if (keep_waiting) listing.waiting.push_back({d->d_name, s.mtime, seen_.size()});
     }
+    seen_.push_back(s);
   }
   int err = errno;
   ::closedir(dir);

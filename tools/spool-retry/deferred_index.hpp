@@ -9,7 +9,8 @@
 // The index also records deferred/'s own modification time when a pass found nothing due:
 // while the directory is unchanged and the earliest next attempt is still ahead, the next
 // pass knows nothing is due without reading the directory at all.
-// Changing a deferred file's time in place (touch) is not seen: use spool-ctl, or --full-scan.
+// spool-retry's own reschedules (in place) are recorded; changing a deferred file's time in
+// place by other means (touch) is not seen: use spool-ctl, or --full-scan.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@ namespace spoolretry {
 struct DeferredFile {
   std::string id;
   int64_t mtime = 0;
+  size_t position = 0;  // in the listing, for DeferredIndex::record
 };
 
 struct DeferredListing {
@@ -43,6 +45,9 @@ class DeferredIndex {
   // deferred/ and the directory had been quiet for two seconds (a coarse file system clock
   // could give a later change the same time).
   void save(bool pass_changed_deferred) const;
+
+  // A new time this pass gave a listed file in place (its inode unchanged).
+  void record(const DeferredFile& file, int64_t mtime) { seen_.at(file.position).mtime = mtime; }
 
  private:
   // One file: a 64-bit hash of its name (the index never needs the name itself), its inode

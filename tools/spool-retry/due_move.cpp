@@ -74,6 +74,11 @@ bool LockedDue::move_to_outgoing() {
   return true;
 }
 
+void LockedDue::set_mtime(int64_t next_attempt) {
+  timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(next_attempt), 0}};
+  if (::futimens(fd_, times) != 0) relay::fail_errno("unable to set the next-attempt time of " + id_, errno);
+}
+
 void sync_stage(const relay::Spool& spool, relay::Stage stage) {
   std::string dir = spool.path(stage, "");
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

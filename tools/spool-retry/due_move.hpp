@@ -25,6 +25,9 @@ class LockedDue {
   relay::Envelope read_envelope() const;
   // false when the file was moved away meanwhile.
   bool move_to_outgoing();
+  // Sets its next-attempt time where it lies. Not synced: lost in a crash, the file keeps its
+  // earlier (due) time and the next pass reschedules it again.
+  void set_mtime(int64_t next_attempt);
   // Gives the lock up (before a full Claim takes the message).
   void unlock();
 

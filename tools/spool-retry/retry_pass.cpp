@@ -47,7 +47,7 @@ Summary RetryPass::run(int64_t now) {
       continue;
     }
     try {
-      handle_due(f.id, now);
+      handle_due(f, now, index);
     } catch (const relay::Failure& e) {
       // The claim (if any) was put back unchanged: still due, the next pass tries again.
       ++summary_.errors;
@@ -82,7 +82,8 @@ void RetryPass::preview_due(const std::string& id, int64_t mtime, int64_t now) {
   reporter_.event(Event(id, describe(plan)).at(plan.reschedule_to ? plan.reschedule_to : mtime).because(kind_of(*envelope)));
 }
 
-void RetryPass::handle_due(const std::string& id, int64_t now) {
+void RetryPass::handle_due(const DeferredFile& file, int64_t now, DeferredIndex& index) {
+  const std::string& id = file.id;
   if (!relay::valid_id(id)) {
     // Not written by the toolkit: left alone, for the operator to look at.
     ++summary_.ignored;
@@ -110,6 +111,14 @@ void RetryPass::handle_due(const std::string& id, int64_t now) {
     return;
   }
   Plan plan = plan_for(*envelope, mtime, now, options_);
+  if (!plan.expire && !plan.warn && plan.reschedule_to != 0) {
+    // Only its time changes: set in place under the lock, no rewrite. The envelope keeps the
+    // deferrer's next-attempt, so when the new time comes it reads as set by hand: moved.
+    locked->set_mtime(plan.reschedule_to);
+    index.record(file, plan.reschedule_to);
+    note_rescheduled(id, plan.reschedule_to, kind_of(*envelope));
+    return;
+  }
   if (plan.plain_move()) {
     if (!locked->move_to_outgoing()) {
       ++summary_.busy;
@@ -140,6 +149,12 @@ std::optional<relay::Claim> RetryPass::claim_or_park(const std::string& id) {
   }
 }
 
+void RetryPass::note_rescheduled(const std::string& id, int64_t when, const std::string& kind) {
+  ++summary_.rescheduled;
+  rescheduled_earliest_ = std::min(rescheduled_earliest_, when);
+  reporter_.event(Event(id, "reschedule").at(when).because(kind));
+}
+
 void RetryPass::act(relay::Claim& claim, const Plan& plan, int64_t now) {
   if (plan.expire) {
     expire(claim, plan, now);
@@ -157,9 +172,7 @@ void RetryPass::act(relay::Claim& claim, const Plan& plan, int64_t now) {
     envelope.next_attempt = plan.reschedule_to;
     claim.rewrite_envelope(envelope);
     claim.finish(relay::Stage::kDeferred, plan.reschedule_to);
-    ++summary_.rescheduled;
-    rescheduled_earliest_ = std::min(rescheduled_earliest_, plan.reschedule_to);
-    reporter_.event(Event(claim.id(), "reschedule").at(plan.reschedule_to).because(kind));
+    note_rescheduled(claim.id(), plan.reschedule_to, kind);
     return;
   }
   if (plan.warn) claim.rewrite_envelope(envelope);

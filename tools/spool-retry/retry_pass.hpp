@@ -8,6 +8,7 @@
 #include <string>
 
 #include "options.hpp"
+#include "deferred_index.hpp"
 #include "plan.hpp"
 #include "relay/dsn.hpp"
 #include "relay/spool.hpp"
@@ -23,9 +24,10 @@ class RetryPass {
   Summary run(int64_t now);
 
  private:
-  void handle_due(const std::string& id, int64_t now);
+  void handle_due(const DeferredFile& file, int64_t now, DeferredIndex& index);
   void preview_due(const std::string& id, int64_t mtime, int64_t now);
   void act(relay::Claim& claim, const Plan& plan, int64_t now);
+  void note_rescheduled(const std::string& id, int64_t when, const std::string& kind);
   void expire(relay::Claim& claim, const Plan& plan, int64_t now);
   std::string send_delay_warning(relay::Claim& claim, const Plan& plan, int64_t now);
   std::optional<relay::Claim> claim_or_park(const std::string& id);
