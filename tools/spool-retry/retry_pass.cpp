@@ -98,6 +98,7 @@ void RetryPass::handle_due(const DeferredFile& file, int64_t now, DeferredIndex&
   // The listing may be older than the file: a file deferred again since is not due.
   int64_t mtime = locked->mtime();
   if (mtime > now) {
+    index.record(file, mtime);  // the index had an older time (another pass saved it): heal it
     ++summary_.busy;
     return;
   }
