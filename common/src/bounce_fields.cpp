@@ -6,6 +6,8 @@
 namespace relay::bounce::detail {
 namespace {
 
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 bool is_address_char(char c) {
@@ -105,11 +107,19 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
 }
 
 bool contains_nocase(std::string_view text, std::string_view needle) {
+  // ASCII folding only (the phrases are ASCII), and a scan for the first letter before any
+  // comparison: this runs for every line against every marker, so it is kept cheap.
   if (needle.empty()) return true;
-  auto it = std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-  });
-  return it != text.end();
+  if (needle.size() > text.size()) return false;
+  const char lower = ascii_lower(needle[0]);
+  const char upper = lower >= 'a' && lower <= 'z' ? static_cast<char>(lower - 32) : lower;
+  for (size_t i = 0, last = text.size() - needle.size(); i <= last; ++i) {
+    if (text[i] != lower && text[i] != upper) continue;
+    size_t k = 1;
+    while (k < needle.size() && ascii_lower(text[i + k]) == ascii_lower(needle[k])) ++k;
+    if (k == needle.size()) return true;
+  }
+  return false;
 }
 
 std::vector<std::string_view> split_lines(std::string_view text) {
