@@ -235,9 +235,11 @@ std::vector<SignatureResult> verify_message(std::string_view message, dns::Resol
     if (out.identity.empty() && !out.domain.empty()) out.identity = "@" + out.domain;
     unsigned int bits = 0;
     if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK) out.key_bits = bits;
-    if (out.algorithm == "ed25519-sha256" && (dkim_sig_getflags(sig) & DKIM_SIGFLAG_KEYLOADED)) out.key_bits = 256;
     auto lookup = context.lookups.find(sig);
     classify(dkim.get(), sig, lookup == context.lookups.end() ? nullptr : &lookup->second, out);
+    // libopendkim sizes RSA keys only; an Ed25519 key that checked a signature has 256 bits.
+    if (out.algorithm == "ed25519-sha256" && (out.result == Result::kPass || out.result == Result::kFail))
+      out.key_bits = 256;
     if (options.now > 0 && (out.result == Result::kPass || out.result == Result::kFail)) check_times(sig, options.now, out);
     results.push_back(std::move(out));
   }

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 
 #include "relay/cli.hpp"
 #include "relay/dkim_io.hpp"
 #include "relay/dkim_verify.hpp"
 #include "relay/dns.hpp"
 #include "relay/exit_codes.hpp"
+#include "relay/log.hpp"
 #include "report.hpp"
 
 namespace {
@@ -62,16 +64,24 @@ int main(int argc, char** argv) {
     options.max_signatures = max_signatures;
 
     int total = relay::kExitOk;
-    auto verify_one = [&](const std::string& name, const std::string& message) {
-      auto results = relay::dkim::verify_message(message, *resolver, options);
+    auto verify_one = [&](const std::string& name, const std::function<std::string()>& read) {
+      std::vector<relay::dkim::SignatureResult> results;
+      try {
+        results = relay::dkim::verify_message(read(), *resolver, options);
+      } catch (const relay::Failure& e) {
+        if (e.code() != relay::kExitData || files.size() < 2) throw;
+        relay::log::warning(name + ": " + e.what());  // one bad file does not stop the others
+        total = combine(total, e.code());
+        return;
+      }
       std::string out = !authserv_id.empty() ? relay::dkim::auth_results_field(authserv_id, results)
                         : tool.json()        ? relay::dkim::json_report(name, results)
                                              : relay::dkim::text_report(name, results);
       relay::write_all(STDOUT_FILENO, out, "standard output");
       total = combine(total, message_code(results));
     };
-    if (files.empty()) verify_one("", relay::dkim::read_limited(STDIN_FILENO, max_size, "standard input"));
-    for (const auto& file : files) verify_one(file, relay::dkim::read_file_limited(file, max_size));
+    if (files.empty()) verify_one("", [&] { return relay::dkim::read_limited(STDIN_FILENO, max_size, "standard input"); });
+    for (const auto& file : files) verify_one(file, [&] { return relay::dkim::read_file_limited(file, max_size); });
     return total;
   });
 }

@@ -149,3 +149,14 @@ def test_relaxed_survives_what_relays_do_and_simple_does_not(setup, mutation):
 
     assert results(setup.verify(mutate(relaxed))) == ["pass", "pass"]
     assert results(setup.verify(mutate(simple))) == ["fail", "fail"]
+
+
+def test_a_bad_file_does_not_stop_the_others(setup, tmp_path):
+    broken, good = tmp_path / "broken.eml", tmp_path / "good.eml"
+    broken.write_bytes(b"this is not a header\r\n\r\n")
+    good.write_bytes(dkimtest.RFC8463_MESSAGE)
+    result = relaytest.run([relaytest.bin("dkim-verify"), "--resolver", setup.resolver, str(broken), str(good)])
+    assert result.returncode == 65
+    assert f"{broken}: unable to parse message".encode() in result.stderr
+    assert result.stdout.decode().splitlines() == [f"{good}: pass d=football.example.com s=brisbane a=ed25519-sha256 bits=256",
+                                                   f"{good}: pass d=football.example.com s=test a=rsa-sha256 bits=1024"]
