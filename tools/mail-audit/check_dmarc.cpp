@@ -1,5 +1,6 @@
 // DMARC: present, syntax, policy strength, reports, alignment, external report authorization.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "checks.hpp"
 #include "relay/dmarc.hpp"

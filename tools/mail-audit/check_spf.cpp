@@ -1,6 +1,7 @@
 // SPF: exactly one record, its syntax, lookups across includes (at most 10), void lookups,
 // the final all, and whether each relay IP passes.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "checks.hpp"
 #include "relay/spf.hpp"
@@ -66,7 +67,11 @@ void check_spf(dns::Resolver& resolver, const AuditOptions& options, Findings& f
   std::string error;
   std::optional<spf::Record> record = spf::parse_record(records[0], &error);
   if (!record) return findings.fail("spf.syntax", error, "fix the record: receivers treat it as permerror");
-  findings.pass("spf.syntax", "valid");
+  if (record->unknown_modifiers.empty())
+    findings.pass("spf.syntax", "valid");
+  else
+    findings.warn("spf.syntax", fmt::format("unknown modifiers are ignored: {}", fmt::join(record->unknown_modifiers, " ")),
+                  "remove them (or fix their spelling: only redirect= and exp= have a meaning)");
 
   spf::Analysis analysis = spf::analyze(resolver, options.domain, *record);
   if (!analysis.temporary.empty()) {

@@ -25,7 +25,6 @@ class Findings {
   // A lookup that failed for a reason other than absence: reported as such, a failure.
   void dns_error(std::string check, dns::Status status, std::string_view type, std::string_view name);
 
-  const std::vector<Finding>& all() const { return findings_; }
   std::string table() const;
   std::string json_lines(const std::string& domain, int exit_code) const;
   // 2 with any failure; 1 with warnings when strict; else 0.

@@ -31,7 +31,6 @@ class TracingResolver final : public Resolver {
   uint64_t queries() const override { return inner_.queries(); }
 
   const std::vector<TraceEntry>& entries() const { return entries_; }
-  void clear() { entries_.clear(); }
 
  private:
   template <typename T, typename Lookup, typename Format>

@@ -58,6 +58,7 @@ def world(tmp_path_factory):
         "open.test": relaytest.zone("open.test", [
             "@ MX 0 .", '@ TXT "v=spf1 a:void1.open.test a:void2.open.test a:void3.open.test +all"',
             '_dmarc TXT "v=DMARC1; p=quarantine; pct=20; rua=mailto:r@reports.test,mailto:r@authorized.test"']),
+        "modifier.test": relaytest.zone("modifier.test", ['@ TXT "v=spf1 -all default=deny"']),
         "authorized.test": relaytest.zone("authorized.test", ['open.test._report._dmarc TXT "v=DMARC1"']),
         "reports.test": relaytest.zone("reports.test", ["@ A 127.0.0.1"]),
         "0.0.127.in-addr.arpa": relaytest.zone("0.0.127.in-addr.arpa", [
@@ -144,6 +145,8 @@ def test_bad_syntax(world):
     assert findings["spf.syntax"]["status"] == "fail" and "ip4:127.0.0" in findings["spf.syntax"]["detail"]
     assert findings["dmarc"]["status"] == "fail" and "p=bogus" in findings["dmarc"]["detail"]
     assert findings["mta-sts"]["status"] == "fail"
+    _, findings, _ = audit(world["server"], "modifier.test")
+    assert findings["spf.syntax"]["status"] == "warn" and "default=deny" in findings["spf.syntax"]["detail"]
 
 
 def test_open_policy_null_mx_voids_and_report_authorization(world):
