@@ -1,20 +1,15 @@
 #include "relay/smtp_client_session.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
+#include "relay/dkim_key.hpp"
 #include "relay/log.hpp"
 
 namespace relay::smtp {
 namespace {
 
 std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
+  return dkim::base64(reinterpret_cast<const unsigned char*>(data.data()), data.size());
 }
 
 bool ascii(std::string_view text) {

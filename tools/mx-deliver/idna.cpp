@@ -2,16 +2,13 @@
 
 #include <idn2.h>
 
-#include <algorithm>
-#include <cstdlib>
+#include "relay/smtp_client_session.hpp"
 
 namespace mxdeliver {
 
 namespace {
 
-bool ascii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
+bool ascii(std::string_view text) { return !relay::smtp::has_8bit(text); }
 
 }  // namespace
 
