@@ -123,6 +123,19 @@ def test_drop_after_354_leaves_all_deferred(procs, tmp, spool):
     assert fields["defer-reason"] == ["lost"]
 
 
+def test_reply_lost_after_dot_is_not_marked_sent(procs, tmp, spool):
+    # smtp-sink -q . stores the message and hangs up without the final reply: deferred, and
+    # tried again later (a duplicate at worst, never a loss).
+    d = tmp / "sink"
+    _, port = relaytest.start_smtp_sink(procs, d, address="127.0.0.2", options=["-q", "."])
+    qid = deposit(spool, "a@example.org", ["b@example.test"])
+    rc, err = spool_run(spool, port)
+    assert rc == 0, err
+    rcpts = read_recipients(spool / "deferred" / qid)
+    assert rcpts[0]["state"] == "deferred" and "end of data" in rcpts[0]["response"]
+    assert not files(spool, "sent") and not files(spool, "incoming")
+
+
 def connected(port):
     out = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{port} )"],
                          stdout=subprocess.PIPE, text=True).stdout
