@@ -119,37 +119,34 @@ std::string sign_header_data(const PrivateKey& key, std::string_view data) {
   return base64(reinterpret_cast<const unsigned char*>(signature.data()), size);
 }
 
-// The h= names (each as written in the message when present) and the fields they select,
-// bottom-up per name as RFC 6376 5.4.2 says.
-struct HeaderSelection {
-  std::vector<std::string> names;
-  std::string canonical;
-};
+}  // namespace
 
-HeaderSelection select_headers(const HeaderBlock& headers, const SignOptions& options) {
-  HeaderSelection selection;
+// The body hash, and the h= names with the fields they select: bottom-up per name (RFC 6376
+// 5.4.2), a name listed past the last instance signing the field's absence.
+PreparedMessage prepare_message(std::string_view message, const HeaderBlock& headers, const SignOptions& options) {
+  PreparedMessage prepared;
+  prepared.crlf = headers.crlf();
+  prepared.body_hash = sha256_base64(canonical_body(message.substr(headers.body_offset()), options.body_canon));
   std::map<std::string, size_t> used;  // per lower-case name: instances taken from the bottom
   auto take = [&](const std::string& name) {
     auto all = headers.find_all(name);
     size_t& taken = used[name];
     if (taken < all.size()) {
       const HeaderField* field = all[all.size() - 1 - taken];
-      selection.canonical += canonical_header(field->raw, options.header_canon, true);
+      prepared.canonical_headers += canonical_header(field->raw, options.header_canon, true);
     }
-    ++taken;  // past the last instance: the name signs the field's absence
+    ++taken;
   };
   for (const auto& name : options.headers) {
     size_t present = headers.count(name);
     bool oversigned = std::find(options.oversign.begin(), options.oversign.end(), name) != options.oversign.end();
     for (size_t i = 0; i < present + (oversigned ? 1 : 0); ++i) {
       take(name);
-      selection.names.push_back(name);
+      prepared.names.push_back(name);
     }
   }
-  return selection;
+  return prepared;
 }
-
-}  // namespace
 
 std::vector<std::string> default_signed_headers() {
   return {"from",          "reply-to",    "subject",        "date",         "to",
@@ -159,13 +156,11 @@ std::vector<std::string> default_signed_headers() {
           "mime-version",  "content-type", "content-transfer-encoding", "list-unsubscribe-post"};
 }
 
-std::string make_signature(std::string_view message, const HeaderBlock& headers, const SigningChoice& choice,
-                           const SignOptions& options, int64_t now) {
+std::string make_signature(const PreparedMessage& message, const SigningChoice& choice, const SignOptions& options,
+                           int64_t now) {
   const PrivateKey& key = choice.key->key;
-  std::string body_hash = sha256_base64(canonical_body(message.substr(headers.body_offset()), options.body_canon));
-  HeaderSelection selection = select_headers(headers, options);
-
-  FieldFolder field("DKIM-Signature", headers.crlf() ? "\r\n" : "\n");
+  const char* line_end = message.crlf ? "\r\n" : "\n";
+  FieldFolder field("DKIM-Signature", line_end);
   field.add("v=1;", true);
   field.add(fmt::format("a={};", signing_algorithm(key.type)), true);
   field.add(fmt::format("c={}/{};", to_string(options.header_canon), to_string(options.body_canon)), true);
@@ -173,18 +168,17 @@ std::string make_signature(std::string_view message, const HeaderBlock& headers,
   field.add(fmt::format("s={};", choice.key->selector), true);
   field.add(fmt::format("t={};", now), true);
   if (options.lifetime) field.add(fmt::format("x={};", now + *options.lifetime), true);
-  for (size_t i = 0; i < selection.names.size(); ++i) {
-    bool last = i + 1 == selection.names.size();
-    field.add(fmt::format("{}{}{}", i == 0 ? "h=" : "", selection.names[i], last ? ";" : ":"), i == 0);
+  for (size_t i = 0; i < message.names.size(); ++i) {
+    bool last = i + 1 == message.names.size();
+    field.add(fmt::format("{}{}{}", i == 0 ? "h=" : "", message.names[i], last ? ";" : ":"), i == 0);
   }
-  field.add(fmt::format("bh={};", body_hash), true);
+  field.add(fmt::format("bh={};", message.body_hash), true);
   field.add("b=", true);
 
   // 3.7: the header hash ends with this field, b= empty, without its final line end.
-  std::string header_data = selection.canonical + canonical_header(field.text(), options.header_canon, false);
-  std::string signature = sign_header_data(key, header_data);
-  field.add_breakable(signature);
-  return field.text() + (headers.crlf() ? "\r\n" : "\n");
+  std::string header_data = message.canonical_headers + canonical_header(field.text(), options.header_canon, false);
+  field.add_breakable(sign_header_data(key, header_data));
+  return field.text() + line_end;
 }
 
 }  // namespace relay::dkim

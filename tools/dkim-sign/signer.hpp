@@ -24,8 +24,17 @@ struct SignOptions {
 // RFC 6376 5.4.1's list, plus the fields that carry the message's identity and MIME structure.
 std::vector<std::string> default_signed_headers();
 
-// The DKIM-Signature field, ending with a line end in the message's style (CRLF or LF).
-std::string make_signature(std::string_view message, const HeaderBlock& headers, const SigningChoice& choice,
-                           const SignOptions& options, int64_t now);
+// What every signature of one message shares, computed once however many keys sign it.
+struct PreparedMessage {
+  std::string body_hash;                // bh=
+  std::vector<std::string> names;       // h=, in order
+  std::string canonical_headers;        // the fields h= selects, canonicalized, each with CRLF
+  bool crlf = true;                     // the message's line end: CRLF, or bare LF
+};
+PreparedMessage prepare_message(std::string_view message, const HeaderBlock& headers, const SignOptions& options);
+
+// The DKIM-Signature field for one key, ending with a line end in the message's style.
+std::string make_signature(const PreparedMessage& message, const SigningChoice& choice, const SignOptions& options,
+                           int64_t now);
 
 }  // namespace relay::dkim

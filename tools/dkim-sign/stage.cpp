@@ -35,8 +35,9 @@ StageResult sign_message(const StageConfig& config, std::string_view message, st
   }
   StageResult result;
   int64_t now = config.clock.seconds();
+  PreparedMessage prepared = prepare_message(message, headers, config.sign);
   for (const auto& key : keys) {
-    result.signatures += make_signature(message, headers, key, config.sign, now);
+    result.signatures += make_signature(prepared, key, config.sign, now);
     log::event({{"id", safe_id},
                 {"status", "signed"},
                 {"d", key.domain},
