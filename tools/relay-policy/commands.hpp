@@ -52,7 +52,11 @@ struct ExplainArgs {
 };
 int run_explain(const relay::Tool& tool, const Common& common, const ExplainArgs& args);
 
-int run_init(const Common& common, bool force);
+struct InitArgs {
+  bool force = false;
+  std::string size = "256M";
+};
+int run_init(const Common& common, const InitArgs& args);
 // The store named by --store or the policy file; Failure(75) when it cannot be opened.
 std::shared_ptr<relay::policy::LmdbStore> open_store(const Common& common);
 int run_purge(const relay::Tool& tool, const Common& common);

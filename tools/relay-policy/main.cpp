@@ -75,9 +75,10 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("--sender", explain.sender, "envelope sender");
   explain_cmd->add_option("--rcpt", explain.recipients, "recipient (repeat for several)");
 
-  bool force = false;
-  CLI::App* init_cmd = app.add_subcommand("init", "create the store");
-  init_cmd->add_flag("--force", force, "remove a broken store first (counters and the suppression list are lost)");
+  InitArgs init;
+  CLI::App* init_cmd = app.add_subcommand("init", "create the store, or set its size");
+  init_cmd->add_flag("--force", init.force, "remove a broken store first (counters and the suppression list are lost)");
+  init_cmd->add_option("--size", init.size, "room for counters, reserved on disk: 256M (default), 4G, ...");
   CLI::App* purge_cmd = app.add_subcommand("purge", "delete idle counters and expired suppressions (for cron)");
 
   return tool.run(argc, argv, [&]() -> int {
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
     if (*serve_cmd) return run_serve(tool, common, serve);
     if (*suppress_cmd) return run_suppress(tool, common, suppress);
     if (*explain_cmd) return run_explain(tool, common, explain);
-    if (*init_cmd) return run_init(common, force);
+    if (*init_cmd) return run_init(common, init);
     if (*purge_cmd) return run_purge(tool, common);
     return relay::kExitUsage;
   });

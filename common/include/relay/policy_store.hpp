@@ -74,6 +74,9 @@ class SuppressionList {
   virtual std::vector<Suppression> list() = 0;
 };
 
+inline constexpr uint64_t kDefaultStoreSize = uint64_t{256} << 20;  // about two million counters
+inline constexpr uint64_t kMinStoreSize = uint64_t{1} << 20;
+
 // The embedded store: an LMDB environment in a directory, shared by every process using it.
 class LmdbStore final : public RateStore, public SuppressionList {
  public:
@@ -82,8 +85,9 @@ class LmdbStore final : public RateStore, public SuppressionList {
   // would drop its file locks when closed), shared by every caller; a forked child gets its
   // own, since a handle must not cross fork().
   static std::shared_ptr<LmdbStore> open(const std::string& dir);
-  // Creates the store (and the directory, mode 0700); force first removes a broken one.
-  static void create(const std::string& dir, bool force);
+  // Creates the store (and the directory, mode 0700) with room for size bytes, all reserved on
+  // disk; force first removes a broken one. On an existing store, sets its size.
+  static void create(const std::string& dir, bool force, uint64_t size = kDefaultStoreSize);
   ~LmdbStore() override;
 
   // True in a child forked after this handle was opened: the child must open its own.

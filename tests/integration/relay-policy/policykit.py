@@ -17,7 +17,7 @@ def make_policy(directory, body, init=True):
     policy = d / "policy.conf"
     policy.write_text(f"version = 1\nstore = {d}/store\n" + body)
     if init:
-        r = rp(policy, "init")
+        r = rp(policy, "init", "--size", "4M")   # small: the whole store is reserved on disk
         assert r.returncode == 0, r.stderr
     return policy
 

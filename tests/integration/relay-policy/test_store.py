@@ -105,7 +105,7 @@ def test_corrupt_store_fails_closed_until_recreated(tmp_path):
         "truncated": lambda: os.truncate(data, 3 * 4096),
     }
     for name, damage in damages.items():
-        assert rp(p, "init", "--force").returncode == 0
+        assert rp(p, "init", "--force", "--size", "4M").returncode == 0
         for i in range(20):   # enough counters that the tree has pages beyond the third
             check(p, "--user", f"u{i}", *args[2:])
         damage()
@@ -119,5 +119,5 @@ def test_corrupt_store_fails_closed_until_recreated(tmp_path):
     opened.write_text(p.read_text().replace("version = 1\n", "version = 1\non-store-error = accept\n"))
     r = rp(opened, "check", *args, input=MESSAGE)
     assert r.returncode == 0 and b"warning: accepting without" in r.stderr
-    assert rp(p, "init", "--force").returncode == 0
+    assert rp(p, "init", "--force", "--size", "4M").returncode == 0
     assert check(p, *args)[0] == 0

@@ -204,11 +204,11 @@ TEST(PolicyCheck, MissingOrCorruptStoreFailsClosed) {
   Policy open(Options{.policy_file = file, .fail_open = true, .clock = relay::Clock(kT0)});
   EXPECT_EQ(open.check(message).action, Action::kAccept);
 
-  LmdbStore::create(dir.store(), false);
+  LmdbStore::create(dir.store(), false, policy_test::kStoreSize);
   std::ofstream(dir.store() + "/data.mdb", std::ios::trunc) << std::string(8192, 'x');
   Policy corrupt = make_policy(file);
   EXPECT_EQ(corrupt.check(message).code, 451);
-  LmdbStore::create(dir.store(), true);
+  LmdbStore::create(dir.store(), true, policy_test::kStoreSize);
   Policy repaired = make_policy(file);
   EXPECT_EQ(repaired.check(message).action, Action::kAccept);
 }
@@ -244,7 +244,7 @@ namespace {
 
 TEST(PolicyStore, PurgeDropsIdleCountersAndExpiredEntries) {
   TempDir dir;
-  LmdbStore::create(dir.store(), false);
+  LmdbStore::create(dir.store(), false, policy_test::kStoreSize);
   auto store = LmdbStore::open(dir.store());
   std::vector<Counter> counters = {{"u/m/60/a", 10, 60, 1}, {"u/m/86400/a", 10, 86400, 1}};
   ASSERT_TRUE(store->take(counters, kT0 * kNanos, true).allowed);
@@ -260,7 +260,7 @@ TEST(PolicyStore, PurgeDropsIdleCountersAndExpiredEntries) {
 
 TEST(PolicyStore, TakeIsAllOrNothing) {
   TempDir dir;
-  LmdbStore::create(dir.store(), false);
+  LmdbStore::create(dir.store(), false, policy_test::kStoreSize);
   auto store = LmdbStore::open(dir.store());
   std::vector<Counter> wide = {{"a", 10, 60, 1}, {"b", 1, 60, 1}};
   ASSERT_TRUE(store->take(wide, kT0 * kNanos, true).allowed);

@@ -12,6 +12,8 @@
 
 namespace policy_test {
 
+inline constexpr uint64_t kStoreSize = uint64_t{4} << 20;  // small: every test reserves it on disk
+
 class TempDir {
  public:
   TempDir() {
@@ -25,7 +27,7 @@ class TempDir {
   std::string policy(const std::string& body, bool create_store = true) const {
     std::string file = path_ + "/policy.conf";
     std::ofstream(file) << "store = " << store() << "\n" << body;
-    if (create_store) relay::policy::LmdbStore::create(store(), false);
+    if (create_store) relay::policy::LmdbStore::create(store(), false, kStoreSize);
     return file;
   }
   std::string store() const { return path_ + "/store"; }
