@@ -1,7 +1,7 @@
 """The store under concurrency and damage: 8 processes hammering one user's limit never let
 more through than the limit; SIGKILL in the middle of updates leaves a usable store whose
 counts match the answers given; a missing, empty, truncated or corrupt store fails closed
-(or open, with a warning, when configured)."""
+(or open, with a warning, when configured); a full disk fails the store's creation."""
 import os
 import shutil
 import signal
@@ -121,3 +121,14 @@ def test_corrupt_store_fails_closed_until_recreated(tmp_path):
     assert r.returncode == 0 and b"warning: accepting without" in r.stderr
     assert rp(p, "init", "--force", "--size", "4M").returncode == 0
     assert check(p, *args)[0] == 0
+
+
+def test_full_disk_fails_the_store_open_not_a_later_write(tmp_path):
+    """testing.md recipe 7: a 2 MiB tmpfs cannot hold a 4 MiB store; init says so (75)."""
+    p = make_policy(tmp_path, "[defaults]\nsender-domains = *\n", init=False)
+    (tmp_path / "store").mkdir()
+    script = (f"mount -t tmpfs -o size=2m tmpfs {tmp_path}/store && "
+              f"{relaytest.bin('relay-policy')} --policy {p} init --size 4M")
+    r = relaytest.run(["unshare", "--mount", "bash", "-c", script], timeout=30)
+    assert r.returncode == 75, r.stderr
+    assert b"unable to reserve 4 MiB for data.mdb: No space left on device" in r.stderr
