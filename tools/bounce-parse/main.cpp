@@ -1,8 +1,5 @@
 // bounce-parse: reads bounces, prints one line per failed, delayed, auto-replied or complained
 // recipient. The parsing is relay::bounce (common/); this file is options, inputs and exit code.
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <set>
 
 #include "follow_state.hpp"
@@ -61,12 +58,10 @@ int follow_maildir(const std::string& dir, const std::string& state_path, const 
   for (const std::string& file : bounce_parse::maildir_files(dir)) {
     present.insert(bounce_parse::FollowState::unique_name(file));
     if (state.seen(file)) continue;
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0 && errno == ENOENT) continue;  // moved by a mail reader meanwhile
-    bounce_parse::MappedFile mapped(file);
-    std::string_view bytes = mapped.bytes();
-    run.read(file, bytes.substr(0, std::min(bytes.size(), limits.max_message)));
-    state.mark(file);
+    if (bounce_parse::read_maildir_file(file, limits, [&](const std::string& source, std::string_view message) {
+          run.read(source, message);
+        }))
+      state.mark(file);
   }
   run.output.finish();  // when writing the results fails, the state stays: they are read again
   state.save(present);

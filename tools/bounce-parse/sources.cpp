@@ -41,7 +41,23 @@ void read_stream(int fd, const std::string& name, std::string& text) {
   }
 }
 
-}  // namespace
+// A file's bytes: a regular file mapped read-only (nothing copied) and unmapped when it goes;
+// a pipe or device (/dev/stdin, <(command)) read into memory, at most 1 GiB.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view bytes() const {
+    return data_ ? std::string_view(static_cast<const char*>(data_), size_) : std::string_view(read_);
+  }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+  std::string read_;
+};
 
 MappedFile::MappedFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -82,6 +98,8 @@ MappedFile::MappedFile(const std::string& path) {
 MappedFile::~MappedFile() {
   if (data_) ::munmap(data_, size_);
 }
+
+}  // namespace
 
 void split_mbox(std::string_view mbox, const std::string& name, const ReadLimits& limits, const MessageSink& sink) {
   size_t number = 0;
@@ -126,17 +144,20 @@ std::vector<std::string> maildir_files(const std::string& dir) {
   return files;
 }
 
+bool read_maildir_file(const std::string& file, const ReadLimits& limits, const MessageSink& sink) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 && errno == ENOENT) return false;
+  MappedFile mapped(file);
+  sink(file, limited(mapped.bytes(), limits));
+  return true;
+}
+
 void read_path(const std::string& path, const ReadLimits& limits, const MessageSink& sink) {
   if (path == "-") return read_stdin(limits, sink);
   if (is_directory(path)) {
     if (!is_maildir(path))
       throw relay::Failure(relay::kExitData, "unable to read " + path + ": a directory that is no Maildir (no cur/ or new/)");
-    for (const std::string& file : maildir_files(path)) {
-      struct stat st {};
-      if (::stat(file.c_str(), &st) != 0 && errno == ENOENT) continue;  // moved to cur/ by a mail reader meanwhile
-      MappedFile mapped(file);
-      sink(file, limited(mapped.bytes(), limits));
-    }
+    for (const std::string& file : maildir_files(path)) read_maildir_file(file, limits, sink);
     return;
   }
   MappedFile mapped(path);

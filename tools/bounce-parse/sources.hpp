@@ -22,25 +22,9 @@ void read_path(const std::string& path, const ReadLimits& limits, const MessageS
 
 // The message files of a Maildir, new/ first, each in name (arrival) order.
 std::vector<std::string> maildir_files(const std::string& dir);
+// One of them; false when it is gone (a mail reader moved it from new/ to cur/ meanwhile).
+bool read_maildir_file(const std::string& file, const ReadLimits& limits, const MessageSink& sink);
 bool is_maildir(const std::string& dir);
-
-// A file's bytes: a regular file mapped read-only (nothing copied) and unmapped when it goes;
-// a pipe or device (/dev/stdin, <(command)) read into memory, at most 1 GiB.
-class MappedFile {
- public:
-  explicit MappedFile(const std::string& path);
-  ~MappedFile();
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  std::string_view bytes() const {
-    return data_ ? std::string_view(static_cast<const char*>(data_), size_) : std::string_view(read_);
-  }
-
- private:
-  void* data_ = nullptr;
-  size_t size_ = 0;
-  std::string read_;
-};
 
 // Splits mbox text at its "From " separator lines and hands over each message.
 void split_mbox(std::string_view mbox, const std::string& name, const ReadLimits& limits, const MessageSink& sink);
