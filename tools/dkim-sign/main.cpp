@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "relay/address.hpp"
 #include "relay/cli.hpp"
 #include "relay/clock.hpp"
 #include "relay/dkim_io.hpp"
@@ -94,6 +95,8 @@ int main(int argc, char** argv) {
                     : domain.empty() ? relay::dkim::DomainSource::kHeader
                                      : relay::dkim::DomainSource::kFixed;
     config.fixed_domain = relay::to_lower(domain);
+    if (!domain.empty() && !relay::valid_domain(config.fixed_domain, false))
+      throw relay::Failure(relay::kExitUsage, "unable to use --domain " + domain + ": not a domain name");
     config.fail_on_missing_key = on_missing == "fail";
     config.clock = tool.clock();
     config.keys = relay::dkim::KeyTable::load(key_table);

@@ -71,6 +71,7 @@ def test_domain_option_and_envelope_sender(setup):
     assert b"null envelope sender" in null_sender.stderr
     both = setup.sign(other, "--from-envelope", "--domain", "example.test")
     assert both.returncode == 64
+    assert setup.sign(other, "--domain", "not a domain").returncode == 64
 
 
 def test_wildcard_row_signs_subdomains_with_the_parent_domain(setup):
