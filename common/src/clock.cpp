@@ -41,23 +41,22 @@ std::optional<int64_t> parse_time(std::string_view text) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
-std::string rfc5322_date(int64_t seconds) {
+namespace {
+
+std::string format_utc(int64_t seconds, const char* format) {
   time_t t = seconds;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
-  strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
 
-std::string iso_time(int64_t seconds) {
-  time_t t = seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+}  // namespace
+
+std::string rfc5322_date(int64_t seconds) { return format_utc(seconds, "%a, %d %b %Y %H:%M:%S +0000"); }
+
+std::string iso_time(int64_t seconds) { return format_utc(seconds, "%Y-%m-%dT%H:%M:%SZ"); }
 
 std::optional<int64_t> parse_duration(std::string_view text) {
   int64_t value = 0;

@@ -291,13 +291,16 @@ std::vector<SpoolEntry> Spool::list(Stage stage) const {
   return entries;
 }
 
+int Spool::open_entry(Stage stage, const std::string& name) const {
+  if (!valid_id(name) && stage != Stage::kActive) return -1;
+  int fd = ::openat(dir_fd(stage), name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno != ENOENT) fail_errno("unable to open " + path(stage, name), errno);
+  return fd;
+}
+
 std::optional<Envelope> Spool::read_envelope(Stage stage, const std::string& id) const {
-  if (!valid_id(id) && stage != Stage::kActive) return std::nullopt;
-  int fd = ::openat(dir_fd(stage), id.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
-    fail_errno("unable to open " + path(stage, id), errno);
-  }
+  int fd = open_entry(stage, id);
+  if (fd < 0) return std::nullopt;
   try {
     auto envelope = read_envelope_fd(fd, path(stage, id)).first;
     ::close(fd);
@@ -309,22 +312,19 @@ std::optional<Envelope> Spool::read_envelope(Stage stage, const std::string& id)
 }
 
 std::optional<LoadedMessage> Spool::load(Stage stage, const std::string& id) const {
-  if (!valid_id(id) && stage != Stage::kActive) return std::nullopt;
-  int fd = ::openat(dir_fd(stage), id.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
-    fail_errno("unable to open " + path(stage, id), errno);
-  }
+  int fd = open_entry(stage, id);
+  if (fd < 0) return std::nullopt;
+  std::string data;
   try {
-    std::string data = read_from(fd, 0, path(stage, id));
-    ::close(fd);
-    size_t end = envelope_end(data);
-    if (end == std::string::npos) throw Failure(kExitData, "unable to read " + path(stage, id) + ": no end of envelope");
-    return LoadedMessage{parse_envelope(std::string_view(data).substr(0, end)), data.substr(end)};
+    data = read_from(fd, 0, path(stage, id));
   } catch (...) {
     ::close(fd);
     throw;
   }
+  ::close(fd);
+  size_t end = envelope_end(data);
+  if (end == std::string::npos) throw Failure(kExitData, "unable to read " + path(stage, id) + ": no end of envelope");
+  return LoadedMessage{parse_envelope(std::string_view(data).substr(0, end)), data.substr(end)};
 }
 
 std::optional<SpoolEntry> Spool::find(const std::string& id) const {

@@ -163,6 +163,8 @@ class Spool {
   friend class Writer;
   int dir_fd(Stage stage) const { return dir_fds_[static_cast<int>(stage)]; }
   void sync_dir(Stage stage) const;
+  // Opens a stage's file read-only; -1 when it does not exist (or the id is not valid).
+  int open_entry(Stage stage, const std::string& name) const;
   // Writes a file in tmp/ holding envelope+message, fsynced; returns its open fd (locked when lock).
   int write_tmp(const std::string& id, std::string_view envelope_text, std::string_view message, bool lock);
   void publish(const std::string& tmp_name, Stage stage, const std::string& name, int64_t mtime, int fd);
