@@ -242,6 +242,12 @@ bool read_exchange_angle(std::string_view t, Recipient& r) {
   return true;
 }
 
+// "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##" -> the reply without Exchange's "##".
+std::string between_hashes(std::string_view said) {
+  if (said.ends_with("##")) said.remove_suffix(2);
+  return std::string(trim(said));
+}
+
 bool read_exchange(const Lines& lines, const TextBounce& in, Builder& out) {
   std::string format = contains_nocase(in.body, ".outlook.com") ? "office365" : "exchange";
   if (size_t admin = find_line(lines, 0, {"Diagnostic information for administrators"}); admin != kNone) {
@@ -256,16 +262,12 @@ bool read_exchange(const Lines& lines, const TextBounce& in, Builder& out) {
         if (!said.empty() && said.back() == '\'') said.remove_suffix(1);
         current->diagnostic = std::string(said);
       } else if (!t.empty() && t[0] == '#' && current) {
-        std::string_view said = t.substr(1);
-        if (said.size() >= 2 && said.substr(said.size() - 2) == "##") said.remove_suffix(2);
-        current->diagnostic = std::string(trim(said));
+        current->diagnostic = between_hashes(t.substr(1));
       } else if (std::string address = find_address(t); !address.empty() && t.find(' ') == std::string_view::npos) {
         current = &out.add(address, "failed");
       } else if (size_t hash = t.find(" #"); current && hash != std::string_view::npos) {  // "mx.example.com #550 ... ##"
         current->remote_mta = std::string(t.substr(0, hash));
-        std::string_view said = t.substr(hash + 2);
-        if (said.size() >= 2 && said.substr(said.size() - 2) == "##") said.remove_suffix(2);
-        current->diagnostic = std::string(trim(said));
+        current->diagnostic = between_hashes(t.substr(hash + 2));
       } else if (current && current->diagnostic.empty() && !t.empty() && !contains_nocase(t, "server:")) {
         current->remote_mta = std::string(t);
       }
@@ -397,16 +399,13 @@ bool read_text_bounce(const TextBounce& in, Report& report, const Options& optio
 std::string dsn_family(const TextBounce& in, std::string_view reporting_mta, bool postfix_fields, bool exchange_header) {
   std::string from = to_lower(in.from);
   std::string mta = to_lower(reporting_mta);
-  auto ends_with = [](std::string_view s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-  };
   if (postfix_fields || contains_nocase(in.body, "This is the mail system at host")) return "postfix";
   if (from.find("googlemail.com") != std::string::npos || from.find("@gmail.com") != std::string::npos ||
-      ends_with(mta, "googlemail.com") || ends_with(mta, "google.com"))
+      mta.ends_with("googlemail.com") || mta.ends_with("google.com"))
     return "gmail";
   if (from.find("yahoo") != std::string::npos || mta.find("yahoo") != std::string::npos) return "yahoo";
-  if (ends_with(from, "@outlook.com") || ends_with(from, "@hotmail.com") || ends_with(from, "@live.com")) return "outlook";
-  if (ends_with(mta, ".outlook.com")) return "office365";
+  if (from.ends_with("@outlook.com") || from.ends_with("@hotmail.com") || from.ends_with("@live.com")) return "outlook";
+  if (mta.ends_with(".outlook.com")) return "office365";
   if (exchange_header || contains_nocase(in.body, "Diagnostic information for administrators")) return "exchange";
   if (contains_nocase(in.body, "This message was created automatically by mail delivery software")) return "exim";
   if (contains_nocase(in.body, "The following addresses had permanent fatal errors") ||
