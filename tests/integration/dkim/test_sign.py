@@ -163,3 +163,31 @@ def test_oversized_message_is_refused(setup):
     result = setup.sign(MESSAGE + b"x" * 2000 + b"\r\n", "--max-size", "1024")
     assert result.returncode == 65
     assert b"larger than 1024 bytes" in result.stderr
+
+
+def test_keys_are_read_once_at_start(setup, tmp_path):
+    # In streaming mode the key files are read before the first message: removing them later
+    # changes nothing for the running signer.
+    key = tmp_path / "once.pem"
+    key.write_bytes(setup.rsa_key.read_bytes())
+    os.chmod(key, 0o600)
+    table = tmp_path / "table"
+    table.write_text(f"example.test rsa {key}\n")
+    envelope = b"version=1\nid=S2\nsender=bounce@example.test\nrcpt=user@example.net\n\n"
+    proc = subprocess.Popen([relaytest.bin("dkim-sign"), "--keys", str(table)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, RELAY_FILTER_PROTOCOL="1"))
+    try:
+        proc.stdin.write(b"relay-filter 1\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"relay-filter 1\n"  # keys loaded by now
+        key.unlink()
+        proc.stdin.write(frame(envelope, MESSAGE))
+        proc.stdin.close()
+        code, signed, _ = read_answer(proc.stdout)
+        assert code == 0 and verdicts(setup, signed) == ["pass"]
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
