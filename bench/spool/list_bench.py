@@ -88,16 +88,20 @@ def main():
         text = measure([spool_ls, "--spool", big])
         json = measure([spool_ls, "--spool", big, "--json"])
         text_small = measure([spool_ls, "--spool", small])
+        report(args.count, mailq, text, json, text_small)
     finally:
         if config:
             relaytest.stop_postfix(config)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"listing {args.count} queued messages; load average {os.getloadavg()[0]:.1f}")
+
+
+def report(count, mailq, text, json, text_small):
+    print(f"listing {count} queued messages; load average {os.getloadavg()[0]:.1f}")
     print(f"{'':22} {'wall s':>7} {'cpu s':>6} {'max RSS':>9} {'ratio':>6}")
     for name, (wall, cpu, rss) in (("postfix mailq", mailq), ("spool-ls", text), ("spool-ls --json", json)):
         print(f"{name:22} {wall:>7.2f} {cpu:>6.2f} {rss:>6} KB {wall / mailq[0]:>6.2f}")
-    print(f"spool-ls memory: {text_small[2]} KB at {args.count // 10} messages, {text[2]} KB at {args.count}")
-    print("(postqueue's RSS leaves out showq, the daemon that reads the queue for it)")
+    print(f"spool-ls memory: {text_small[2]} KB at {count // 10} messages, {text[2]} KB at {count}")
+    print("(postqueue's cpu and RSS leave out showq, the daemon that reads the queue for it)", flush=True)
 
 
 if __name__ == "__main__":
