@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
     spool.min_backoff = seconds_option_ms(min_backoff, "--min-backoff") / 1000;
     spool.lease = seconds_option_ms(lease, "--lease") / 1000;
     spool.keep_sent = !no_keep_sent;
+    spool.json = tool.json();
 
     if (!spool.dir.empty()) {
       if (!recipients.empty())

@@ -25,16 +25,18 @@ std::string field(std::string_view value) {
 
 }  // namespace
 
-std::string report_line(const std::string& recipient, const RecipientOutcome& o) {
-  return "version=" + std::to_string(kReportVersion) + " status=" + std::string(to_string(o.outcome)) +
+std::string report_line(const std::string& recipient, const RecipientOutcome& o, const std::string& id) {
+  return "version=" + std::to_string(kReportVersion) + (id.empty() ? "" : " id=" + field(id)) +
+         " status=" + std::string(to_string(o.outcome)) +
          " rcpt=" + field(recipient) + " dsn=" + field(o.status) + " remote=" + field(o.remote) +
          " tls=" + field(o.tls.empty() ? "none" : o.tls) + " reply=" + relay::log::sanitize(o.response);
 }
 
-std::string report_json(const std::string& recipient, const RecipientOutcome& o) {
+std::string report_json(const std::string& recipient, const RecipientOutcome& o, const std::string& id) {
   relay::JsonObject j;
-  j.add("version", kReportVersion)
-      .add("status", to_string(o.outcome))
+  j.add("version", kReportVersion);
+  if (!id.empty()) j.add("id", id);
+  j.add("status", to_string(o.outcome))
       .add("rcpt", recipient)
       .add("dsn", o.status)
       .add("remote", o.remote)

@@ -10,6 +10,7 @@
 
 #include "deliverer.hpp"
 #include "dns_cache.hpp"
+#include "relay/cli.hpp"
 #include "relay/dsn.hpp"
 #include "relay/log.hpp"
 #include "relay/spool.hpp"
@@ -106,12 +107,28 @@ class SpoolRun {
     std::vector<size_t> todo;
     for (size_t i = 0; i < envelope.recipients.size(); ++i)
       if (!envelope.recipients[i].done()) todo.push_back(i);
-    if (!todo.empty()) attempt(claim, deliverer, todo);
+    std::string report = todo.empty() ? "" : attempt(claim, deliverer, todo);
     report_failures(claim, message);
     move_on(claim);
+    print(report);
   }
 
-  void attempt(relay::Claim& claim, Deliverer& deliverer, const std::vector<size_t>& todo) {
+  // The report goes out after the outcomes are on disk; a closed stdout costs the report,
+  // never a second delivery.
+  void print(const std::string& report) {
+    std::lock_guard lock(report_mutex_);
+    if (report.empty() || stdout_broken_) return;
+    try {
+      relay::write_all(1, report, "the report");
+    } catch (const relay::Failure& e) {
+      stdout_broken_ = true;
+      relay::log::warning(e.what());
+    }
+  }
+
+  // Delivers the recipients in todo and records their outcomes in the envelope; returns
+  // their report lines.
+  std::string attempt(relay::Claim& claim, Deliverer& deliverer, const std::vector<size_t>& todo) {
     relay::Envelope& envelope = claim.envelope();
     relay::smtp::MailRequest mail;
     mail.sender = envelope.sender;
@@ -126,6 +143,7 @@ class SpoolRun {
     std::vector<RecipientOutcome> outcomes = deliverer.deliver(mail);
     relay::Timestamp now = clock_.now();
     envelope.defer_reason.clear();
+    std::string report;
     for (size_t k = 0; k < todo.size(); ++k) {
       relay::Recipient& r = envelope.recipients[todo[k]];
       const RecipientOutcome& o = outcomes[k];
@@ -137,9 +155,12 @@ class SpoolRun {
       if (o.outcome == Outcome::kFailed) r.extra.emplace_back(kDsnMark, kDsnDue);
       if (o.outcome == Outcome::kDeferred && envelope.defer_reason.empty()) envelope.defer_reason = o.reason;
       relay::log::info(log_line(claim.id(), r.address, o, seconds_since(now, envelope.arrival)));
+      report += (options_.json ? report_json(r.address, o, claim.id()) : report_line(r.address, o, claim.id())) + "\n";
     }
+
     envelope.attempts += 1;
     envelope.last_attempt = now.seconds;
+    return report;
   }
 
   // A DSN for the recipients that failed, as soon as they fail (the others may still be
@@ -214,6 +235,8 @@ class SpoolRun {
   std::deque<std::string> queue_;
   std::set<std::string> seen_;
   std::mutex dsn_mutex_;
+  std::mutex report_mutex_;
+  bool stdout_broken_ = false;
   Counters counters_;
 };
 

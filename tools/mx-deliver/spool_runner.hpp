@@ -17,6 +17,7 @@ struct SpoolRunOptions {
   bool keep_sent = true;       // delivered messages go to sent/ (else they are removed)
   int64_t min_backoff = 300;   // seconds before a deferred message is due again
   int64_t lease = 60;          // active/ entries left unlocked this long are taken back
+  bool json = false;           // the per-recipient report on stdout as JSON lines
 };
 
 // Returns the exit code: 0 when the pass ran (whatever the outcomes), 75 when a message could

@@ -166,3 +166,22 @@ def test_sigkill_mid_delivery_is_recovered(procs, tmp, spool):
     assert "recovered 1 message" in err
     assert files(spool, "sent") == [qid] and not files(spool, "active")
     assert len(relaytest.sink_messages(fast)) == 1
+
+
+def test_report_on_stdout(procs, tmp, spool):
+    port = relaytest.free_port("127.0.0.2")
+    fake_mx(procs, tmp, "127.0.0.2", port)
+    qid = deposit(spool, "a@example.org", ["b@example.test", "hard1@example.test"])
+    r = relaytest.run([relaytest.bin("mx-deliver"), "--spool", str(spool), "--json", "--resolver", "127.0.0.1:9",
+                       "--route", f"example.test=127.0.0.2:{port}"])
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [(row["id"], row["rcpt"], row["status"]) for row in rows] == [
+        (qid, "b@example.test", "sent"), (qid, "hard1@example.test", "failed")]
+    qid = deposit(spool, "a@example.org", ["c@example.test"])
+    # With stdout closed the report is lost, the delivery is not: no retry, no duplicate.
+    closed = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", relaytest.bin("mx-deliver"), "--spool", str(spool),
+                             "--resolver", "127.0.0.1:9", "--route", f"example.test=127.0.0.2:{port}"],
+                            stderr=subprocess.PIPE, timeout=60)
+    assert b"unable to write the report" in closed.stderr
+    assert qid in files(spool, "sent") and not files(spool, "outgoing")
