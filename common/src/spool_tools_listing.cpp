@@ -59,14 +59,12 @@ class ParallelLister {
   }
 
   void push(const SpoolEntry& entry) {
-    std::unique_lock lock(mutex_);
-    space_.wait(lock, [&] { return queue_.size() < kQueueLimit || error_; });
-    if (error_) return;
-    queue_.push_back(entry);
-    ready_.notify_one();
+    batch_.push_back(entry);
+    if (batch_.size() >= kBatch) hand_over();
   }
 
   Summary finish() {
+    hand_over();
     {
       std::lock_guard lock(mutex_);
       done_ = true;
@@ -78,25 +76,37 @@ class ParallelLister {
   }
 
  private:
-  static constexpr size_t kQueueLimit = 4096;
+  static constexpr size_t kBatch = 128;      // entries handed over at once: fewer lock round trips
+  static constexpr size_t kQueueLimit = 32;  // batches waiting: bounds memory
   static constexpr size_t kFlushAt = 1 << 16;
+
+  void hand_over() {
+    if (batch_.empty()) return;
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return queue_.size() < kQueueLimit || error_; });
+    if (!error_) queue_.push_back(std::move(batch_));
+    batch_.clear();
+    ready_.notify_one();
+  }
 
   void work() {
     Summary summary;
     std::string buffer;
     try {
       for (;;) {
-        SpoolEntry entry;
+        std::vector<SpoolEntry> batch;
         {
           std::unique_lock lock(mutex_);
           ready_.wait(lock, [&] { return !queue_.empty() || done_ || error_; });
           if (error_ || queue_.empty()) break;
-          entry = std::move(queue_.front());
+          batch = std::move(queue_.front());
           queue_.pop_front();
         }
         space_.notify_one();
-        buffer += entry_output(spool_, entry, options_, summary);
-        if (buffer.size() >= kFlushAt) flush(buffer);
+        for (const auto& entry : batch) {
+          buffer += entry_output(spool_, entry, options_, summary);
+          if (buffer.size() >= kFlushAt) flush(buffer);
+        }
       }
       flush(buffer);
     } catch (...) {
@@ -122,7 +132,8 @@ class ParallelLister {
   std::FILE* out_;
   std::mutex mutex_, out_mutex_;
   std::condition_variable ready_, space_;
-  std::deque<SpoolEntry> queue_;
+  std::vector<SpoolEntry> batch_;             // filled by the scanning thread only
+  std::deque<std::vector<SpoolEntry>> queue_;
   bool done_ = false;
   std::exception_ptr error_;
   Summary total_;
