@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   app.add_option("--idle-limit", idle_limit, "close cached connections idle longer than this")->capture_default_str();
   app.add_flag("--no-keep-sent", no_keep_sent, "remove delivered messages instead of moving them to sent/");
+  app.add_flag("--loop", spool.loop, "spool mode: keep running, delivering what arrives, until SIGTERM");
   app.add_option("--min-backoff", min_backoff, "time before a deferred message is due again")->capture_default_str();
   app.add_option("--lease", lease, "take back active/ messages left unlocked this long")->capture_default_str();
 

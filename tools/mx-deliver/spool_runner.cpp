@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -10,6 +11,7 @@
 
 #include "deliverer.hpp"
 #include "dns_cache.hpp"
+#include "outgoing_watch.hpp"
 #include "relay/cli.hpp"
 #include "relay/dsn.hpp"
 #include "relay/log.hpp"
@@ -21,6 +23,10 @@ namespace {
 
 using relay::RecipientState;
 using relay::smtp::Outcome;
+
+constexpr int kLoopIdleMs = 60'000;
+constexpr int kLoopSliceMs = 1000;
+constexpr int64_t kErrorBackoff = 60;  // seconds before a message that hit a local error is tried again
 
 // The envelope mark of a failed recipient whose DSN is not yet out: rcpt.dsn=due.
 constexpr const char* kDsnMark = "dsn";
@@ -50,39 +56,76 @@ class SpoolRun {
         cache_(config.max_per_connection, config.idle_limit_ms), slots_(options.per_destination) {}
 
   int run() {
-    int recovered = spool_.recover_leases(clock_.seconds(), options_.lease);
-    if (recovered > 0) relay::log::info("recovered " + std::to_string(recovered) + " message(s) from active/");
-    // The resolvers are made here, so a bad --resolver fails before any message is claimed.
-    std::vector<std::unique_ptr<relay::dns::Resolver>> resolvers;
+    // The resolvers are made first, so a bad --resolver fails before any message is claimed.
     int threads = std::max(1, options_.concurrency);
-    for (int i = 0; i < threads; ++i) resolvers.push_back(relay::dns::make_resolver({.server = config_.resolver}));
-    std::vector<std::thread> workers;
-    for (int i = 0; i < threads; ++i)
-      workers.emplace_back([this, &resolvers, i] {
-        CachedResolver resolver(*resolvers[i], dns_cache_);
-        work(resolver);
-      });
-    for (auto& w : workers) w.join();
+    for (int i = 0; i < threads; ++i) resolvers_.push_back(relay::dns::make_resolver({.server = config_.resolver}));
+    if (!options_.loop) {
+      pass();
+      return counters_.errors > 0 ? relay::kExitTemporary : relay::kExitOk;
+    }
+    catch_stop_signals();
+    // Watching starts before the first pass, so nothing that arrives meanwhile is missed.
+    OutgoingWatch watch(spool_.path(relay::Stage::kOutgoing, ""));
+    while (!stop_requested()) {
+      pass();
+      // Every minute regardless: leases run out and messages that hit a local error come due.
+      for (int waited = 0; waited < kLoopIdleMs && !stop_requested(); waited += kLoopSliceMs)
+        if (watch.wait(kLoopSliceMs)) break;
+    }
     cache_.close_all();
-    relay::log::info("done messages=" + std::to_string(counters_.messages) + " sent=" + std::to_string(counters_.sent) +
-                     " deferred=" + std::to_string(counters_.deferred) + " failed=" + std::to_string(counters_.failed) +
-                     " dsn=" + std::to_string(counters_.dsns) + " connections=" + std::to_string(cache_.opened()) +
-                     " errors=" + std::to_string(counters_.errors));
-    return counters_.errors > 0 ? relay::kExitTemporary : relay::kExitOk;
+    return relay::kExitOk;
   }
 
  private:
   // The next id to try: from the queue, refilled from outgoing/ with ids not seen in this run.
   std::optional<std::string> next_id() {
     std::lock_guard lock(queue_mutex_);
+    if (stop_requested()) return std::nullopt;
     if (queue_.empty()) {
-      for (const auto& entry : spool_.list(relay::Stage::kOutgoing))
+      const int64_t now = clock_.seconds();
+      for (const auto& entry : spool_.list(relay::Stage::kOutgoing)) {
+        auto failed = failed_until_.find(entry.id);
+        if (failed != failed_until_.end() && failed->second > now) continue;
         if (seen_.insert(entry.id).second) queue_.push_back(entry.id);
+      }
     }
     if (queue_.empty()) return std::nullopt;
     std::string id = std::move(queue_.front());
     queue_.pop_front();
     return id;
+  }
+
+  // Delivers everything in outgoing/ (also what arrives during the pass), then logs a summary.
+  void pass() {
+    int recovered = spool_.recover_leases(clock_.seconds(), options_.lease);
+    if (recovered > 0) relay::log::info("recovered " + std::to_string(recovered) + " message(s) from active/");
+    seen_.clear();
+    Counts before = snapshot();
+    std::vector<std::thread> workers;
+    for (auto& inner : resolvers_)
+      workers.emplace_back([this, &inner] {
+        CachedResolver resolver(*inner, dns_cache_);
+        work(resolver);
+      });
+    for (auto& w : workers) w.join();
+    if (!options_.loop) cache_.close_all();
+    Counts now = snapshot();
+    if (options_.loop && now.messages == before.messages) return;
+    relay::log::info("done messages=" + std::to_string(now.messages - before.messages) +
+                     " sent=" + std::to_string(now.sent - before.sent) +
+                     " deferred=" + std::to_string(now.deferred - before.deferred) +
+                     " failed=" + std::to_string(now.failed - before.failed) +
+                     " dsn=" + std::to_string(now.dsns - before.dsns) +
+                     " connections=" + std::to_string(now.connections - before.connections) +
+                     " errors=" + std::to_string(now.errors - before.errors));
+  }
+
+  struct Counts {
+    uint64_t messages, sent, deferred, failed, dsns, connections, errors;
+  };
+  Counts snapshot() const {
+    return {counters_.messages, counters_.sent, counters_.deferred, counters_.failed,
+            counters_.dsns,     cache_.opened(), counters_.errors};
   }
 
   void work(relay::dns::Resolver& resolver) {
@@ -97,6 +140,8 @@ class SpoolRun {
         // The claim went back to outgoing/ when it was destroyed: nothing is lost.
         ++counters_.errors;
         relay::log::warning(*id + ": unable to deliver the message: " + e.what());
+        std::lock_guard lock(queue_mutex_);
+        failed_until_[*id] = clock_.seconds() + kErrorBackoff;
       }
     }
   }
@@ -234,6 +279,8 @@ class SpoolRun {
   std::mutex queue_mutex_;
   std::deque<std::string> queue_;
   std::set<std::string> seen_;
+  std::map<std::string, int64_t> failed_until_;  // ids that hit a local error: not before then
+  std::vector<std::unique_ptr<relay::dns::Resolver>> resolvers_;  // one per worker thread
   std::mutex dsn_mutex_;
   std::mutex report_mutex_;
   bool stdout_broken_ = false;

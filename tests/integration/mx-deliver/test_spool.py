@@ -185,3 +185,36 @@ def test_report_on_stdout(procs, tmp, spool):
                             stderr=subprocess.PIPE, timeout=60)
     assert b"unable to write the report" in closed.stderr
     assert qid in files(spool, "sent") and not files(spool, "outgoing")
+
+
+def wait_for(predicate, timeout=15):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_loop_delivers_what_arrives_until_sigterm(procs, tmp, spool):
+    d = tmp / "sink"
+    _, port = relaytest.start_smtp_sink(procs, d, address="127.0.0.2")
+    log = tmp / "loop.log"
+    with open(log, "wb") as err:
+        proc = procs.start([relaytest.bin("mx-deliver"), "--spool", str(spool), "--loop", "--resolver", "127.0.0.1:9",
+                            "--route", f"example.test=127.0.0.2:{port}", "--idle-limit", "60s"],
+                           stdout=subprocess.DEVNULL, stderr=err)
+    ids = []
+    for i in range(2):
+        # Written under tmp/ and renamed in, as every spool writer does.
+        qid = deposit(spool, "a@example.org", [f"u{i}@example.test"], stage="tmp")
+        os.rename(spool / "tmp" / qid, spool / "outgoing" / qid)
+        ids.append(qid)
+        assert wait_for(lambda: qid in files(spool, "sent")), log.read_text()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
+    text = log.read_text()
+    assert text.count(" done messages=1 ") == 2
+    # The second message went over the connection the first one opened.
+    assert "connections=1 " in text and "connections=0 " in text, text
+    assert len(relaytest.sink_messages(d)) == 2
