@@ -39,6 +39,20 @@ void SessionCache::close_all() {
     for (auto& idle : list) idle.session->quit();
 }
 
+void SessionCache::close_idle() {
+  std::vector<Idle> expired;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    for (auto& [key, list] : idle_) {
+      for (auto& idle : list)
+        if (now - idle.since > idle_limit_) expired.push_back(std::move(idle));
+      std::erase_if(list, [](const Idle& idle) { return !idle.session; });
+    }
+  }
+  for (auto& idle : expired) idle.session->quit();
+}
+
 void DestinationSlots::acquire(const std::string& key) {
   std::unique_lock lock(mutex_);
   freed_.wait(lock, [&] { return busy_[key] < limit_; });

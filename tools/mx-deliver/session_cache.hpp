@@ -26,6 +26,8 @@ class SessionCache {
   // Keeps session for the next message to key, or closes it when it has done enough.
   void put(const std::string& key, std::unique_ptr<relay::smtp::Session> session);
   void close_all();
+  // Closes the sessions idle longer than the idle limit (between passes of --loop).
+  void close_idle();
 
   void count_opened() { ++opened_; }
   uint64_t opened() const { return opened_; }

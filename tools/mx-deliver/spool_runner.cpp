@@ -69,8 +69,10 @@ class SpoolRun {
     while (!stop_requested()) {
       pass();
       // Every minute regardless: leases run out and messages that hit a local error come due.
-      for (int waited = 0; waited < kLoopIdleMs && !stop_requested(); waited += kLoopSliceMs)
+      for (int waited = 0; waited < kLoopIdleMs && !stop_requested(); waited += kLoopSliceMs) {
         if (watch.wait(kLoopSliceMs)) break;
+        cache_.close_idle();
+      }
     }
     cache_.close_all();
     return relay::kExitOk;
@@ -83,6 +85,7 @@ class SpoolRun {
     if (stop_requested()) return std::nullopt;
     if (queue_.empty()) {
       const int64_t now = clock_.seconds();
+      std::erase_if(failed_until_, [&](const auto& entry) { return entry.second <= now; });
       for (const auto& entry : spool_.list(relay::Stage::kOutgoing)) {
         auto failed = failed_until_.find(entry.id);
         if (failed != failed_until_.end() && failed->second > now) continue;
@@ -130,7 +133,16 @@ class SpoolRun {
 
   void work(relay::dns::Resolver& resolver) {
     Deliverer deliverer(config_, resolver, tls_, cache_, &slots_);
-    while (auto id = next_id()) {
+    for (;;) {
+      std::optional<std::string> id;
+      try {
+        id = next_id();
+      } catch (const std::exception& e) {
+        ++counters_.errors;
+        relay::log::warning(std::string("unable to list the outgoing messages: ") + e.what());
+        return;
+      }
+      if (!id) return;
       try {
         std::optional<relay::Claim> claim = spool_.claim(relay::Stage::kOutgoing, *id);
         if (!claim) continue;  // another process got it first
