@@ -179,3 +179,16 @@ def test_full_disk_is_temporary_and_leaves_nothing(tmp_path):
     assert b"No space left on device" in result.stderr
     # The failed message left nothing; the small one after it was queued.
     assert "small=0" in out and "tmp=0 incoming=1" in out, out
+
+
+def test_killed_before_end_of_input_leaves_nothing(spool):
+    proc = subprocess.Popen([relaytest.bin("relay-sendmail"), "--spool", str(spool), "x@example.test"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(b"Subject: half\n\nthe first half of a message\n")
+        proc.stdin.flush()
+        proc.kill()
+        assert proc.wait(timeout=20) == -9
+    finally:
+        proc.stdin.close()
+    empty_spool_except(spool)
