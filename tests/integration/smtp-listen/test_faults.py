@@ -137,3 +137,16 @@ def test_sighup_reloads_certificate_keeping_tls_sessions(procs, tmp_path):
     assert served_cert() != first
     assert ssl.DER_cert_to_PEM_cert(served_cert()) == open(certs["self_cert"]).read()
     assert kept.cmd("NOOP")[0] == 250        # the session under way keeps its TLS
+
+
+def test_spool_error_answers_451_and_leaves_nothing(procs, tmp_path):
+    server = lh.start(procs, tmp_path, "--allow-ip", "127.0.0.1")
+    os.rmdir(pathlib.Path(server.spool) / "incoming")   # the rename into it now fails (ENOENT)
+    c = lh.Client(server.port)
+    lh.ehlo(c)
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+    assert [c.reply()[0] for _ in range(3)] == [250, 250, 354]
+    assert c.cmd("Subject: lost disk\r\n\r\nhi\r\n.")[1] == ["451 4.3.0 Error: queue file write error"]
+    assert relaytest.spool_files(server.spool, "tmp") == []
+    assert "status=deferred" in server.log()
+    assert c.cmd("NOOP")[0] == 250
