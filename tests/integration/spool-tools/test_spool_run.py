@@ -175,3 +175,25 @@ def test_loop_waits_for_new_mail_and_stops_on_term(spool):
             proc.kill()
             proc.wait()
     empty_spool_except(spool, outgoing=1)
+
+
+def test_full_disk_during_rewrite_keeps_the_original(tmp_path):
+    # The filter's output does not fit a 128 KiB tmpfs (testing.md recipe 7): the run stops with
+    # 75, the original is back in incoming/ and tmp/ is empty.
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = f"""
+        mount -t tmpfs -o size=128k tmpfs {disk} || exit 99
+        {relaytest.bin('spool-ctl')} --spool {disk}/spool init || exit 98
+        printf 'Subject: grow\\n\\nsmall\\n' | {relaytest.bin('relay-sendmail')} --spool {disk}/spool x@example.test || exit 97
+        before=$(cat {disk}/spool/incoming/*)
+        {relaytest.bin('spool-run')} --spool {disk}/spool -- sh -c 'cat; head -c 400000 /dev/zero'
+        echo "run=$?"
+        [ "$before" = "$(cat {disk}/spool/incoming/*)" ] && echo same
+        echo "tmp=$(ls {disk}/spool/tmp | wc -l) incoming=$(ls {disk}/spool/incoming | wc -l) active=$(ls {disk}/spool/active | wc -l)"
+    """
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, timeout=60)
+    out = result.stdout.decode()
+    assert "run=75" in out, (out, result.stderr)
+    assert b"No space left on device" in result.stderr
+    assert "same" in out and "tmp=0 incoming=1 active=0" in out, out
