@@ -154,3 +154,12 @@ def test_init_refuses_a_path_it_cannot_create(tmp_path):
     assert result.returncode == 75 and b"unable to create spool" in result.stderr
     missing = tool("spool-ctl", "stats", spool=tmp_path / "none")
     assert missing.returncode == 75 and b"spool-ctl init" in missing.stderr
+
+
+def test_listing_goes_on_past_an_unreadable_envelope(spool):
+    put(spool, "incoming", mid(NOW, 1), NOW)
+    (spool / "incoming" / mid(NOW, 2)).write_bytes(b"not an envelope\n\nSubject: x\r\n")
+    result = tool("spool-ls", "--json", spool=spool)
+    assert result.returncode == 65
+    assert [json.loads(line)["id"] for line in result.stdout.decode().splitlines()] == [mid(NOW, 1)]
+    assert b"spool-ls: warning: unable to read envelope" in result.stderr
