@@ -37,7 +37,7 @@ SCENARIOS = {suite: json.loads((DATA / suite).read_text()) for suite in SUITES}
 @pytest.mark.parametrize("suite,index,name,test", cases())
 def test_spf_scenario(server, suite, index, name, test):
     server.resolver.load(SCENARIOS[suite][index].get("zonedata", {}))
-    args = [relaytest.bin("spf-check"), "--json", "--resolver", server.address, "--dns-timeout", "0.4",
+    args = [relaytest.bin("spf-check"), "--json", "--resolver", server.address, "--dns-timeout", "1.5",
             "--dns-retries", "0", "--receiver", "receiver.example", "--ip", test["host"],
             "--sender", test["mailfrom"], "--helo", test["helo"]]
     result = subprocess.run(args, capture_output=True, text=True, timeout=30)
