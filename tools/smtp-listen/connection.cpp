@@ -61,10 +61,10 @@ void Connection::close() {
   if (!close_deadline_ms_) close_deadline_ms_ = monotonic_ms() + kCloseGraceMs;
 }
 
-void Connection::run_off_loop(std::function<void()> work, std::function<void()> done) {
+void Connection::run_off_loop(Work kind, std::function<void()> work, std::function<void()> done) {
   Server& server = server_;
   uint64_t id = id_;
-  server_.pool().submit(std::move(work), [&server, id, done = std::move(done)] {
+  server_.pool(kind).submit(std::move(work), [&server, id, done = std::move(done)] {
     Connection* connection = server.find(id);
     if (!connection) return;  // the client left meanwhile
     done();

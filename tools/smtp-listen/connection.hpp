@@ -35,7 +35,7 @@ class Connection : public SessionHost {
   void send(std::string_view text) override;
   void start_tls() override;
   void close() override;
-  void run_off_loop(std::function<void()> work, std::function<void()> done) override;
+  void run_off_loop(Work kind, std::function<void()> work, std::function<void()> done) override;
   void after(int64_t millis, std::function<void()> done) override;
 
   // What epoll watches for this connection now; kept by the Server.

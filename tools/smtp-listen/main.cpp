@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
                "do not add Date and Message-ID to authenticated submissions that lack them");
   app.add_option("--policy", config.policy_file, "relay-policy.conf(5) checked at MAIL, RCPT and end of data");
   app.add_option("--user", config.user, "drop to this user after binding the listeners");
-  app.add_option("--sync-threads", config.sync_threads, "threads that fsync the spool and check passwords")
+  app.add_option("--sync-threads", config.sync_threads, "threads that fsync the spool (password checks have two of their own)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--max-message-size", limits.message_size, "largest message in bytes (SIZE)")->capture_default_str();

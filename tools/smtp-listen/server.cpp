@@ -21,6 +21,8 @@ namespace {
 constexpr uint64_t kTokenRead = 0, kTokenWrite = 1, kTokenListener = 2, kTokenSpecial = 3;
 constexpr uint64_t kSignalToken = (0 << 2) | kTokenSpecial;
 constexpr uint64_t kPoolToken = (1 << 2) | kTokenSpecial;
+constexpr uint64_t kPasswordPoolToken = (2 << 2) | kTokenSpecial;
+constexpr int kPasswordThreads = 2;
 constexpr int kMaxEvents = 256;
 constexpr int kTickMs = 100;
 
@@ -81,7 +83,8 @@ Server::Server(Services& services, const CidrList& allow, Reload reload)
         sigaddset(&signals, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &signals, nullptr);
         return services.config.sync_threads;
-      }()) {
+      }()),
+      password_pool_(kPasswordThreads) {
   if (epoll_fd_ < 0) relay::fail_errno("unable to create epoll set", errno);
   sigset_t signals;
   sigemptyset(&signals);
@@ -92,6 +95,7 @@ Server::Server(Services& services, const CidrList& allow, Reload reload)
   if (signal_fd_ < 0) relay::fail_errno("unable to create signalfd", errno);
   add_fd(epoll_fd_, signal_fd_, kSignalToken, EPOLLIN);
   add_fd(epoll_fd_, pool_.event_fd(), kPoolToken, EPOLLIN);
+  add_fd(epoll_fd_, password_pool_.event_fd(), kPasswordPoolToken, EPOLLIN);
 }
 
 Server::~Server() {
@@ -272,6 +276,8 @@ void Server::run() {
         on_signal();
       } else if (token == kPoolToken) {
         pool_.run_completions();
+      } else if (token == kPasswordPoolToken) {
+        password_pool_.run_completions();
       } else if (kind == kTokenListener) {
         if (index < listeners_.size()) accept_from(listeners_[index]);
       } else if (Connection* connection = find(index)) {

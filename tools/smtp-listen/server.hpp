@@ -33,7 +33,7 @@ class Server {
   ~Server();
 
   Services& services() { return services_; }
-  WorkerPool& pool() { return pool_; }
+  WorkerPool& pool(SessionHost::Work kind) { return kind == SessionHost::Work::kSpool ? pool_ : password_pool_; }
 
   void add_listener(Listener listener);
   // One connection on given descriptors (stdin/stdout mode).
@@ -60,7 +60,8 @@ class Server {
   Reload reload_;
   int epoll_fd_;
   int signal_fd_;
-  WorkerPool pool_;
+  WorkerPool pool_;           // spool fsyncs
+  WorkerPool password_pool_;  // crypt(3)
   std::vector<Listener> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::unordered_map<std::string, size_t> per_ip_;

@@ -43,8 +43,10 @@ class SessionHost {
   virtual void start_tls() = 0;
   virtual void close() = 0;  // after what was sent is flushed
   // work runs on a worker thread and must not touch the session; done runs back on the loop,
-  // and only if the connection still exists.
-  virtual void run_off_loop(std::function<void()> work, std::function<void()> done) = 0;
+  // and only if the connection still exists. Password checks have their own few threads, so a
+  // flood of logins cannot delay the fsyncs of accepted mail.
+  enum class Work { kSpool, kPassword };
+  virtual void run_off_loop(Work kind, std::function<void()> work, std::function<void()> done) = 0;
   virtual void after(int64_t millis, std::function<void()> done) = 0;
 };
 

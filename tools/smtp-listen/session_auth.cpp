@@ -63,7 +63,7 @@ void Session::check_credentials(Credentials credentials) {
   auto password = std::make_shared<std::string>(std::move(credentials.password));
   auto ok = std::make_shared<bool>(false);
   busy_ = true;
-  host_.run_off_loop([file, user, password, ok] { *ok = file->verify(*user, *password); },
+  host_.run_off_loop(SessionHost::Work::kPassword, [file, user, password, ok] { *ok = file->verify(*user, *password); },
                      [this, user, ok] {
                        if (*ok) {
                          auth_user_ = *user;

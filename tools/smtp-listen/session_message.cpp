@@ -212,6 +212,7 @@ void Session::commit_message(uint64_t size, relay::Stage stage) {
   builder_.reset();
   busy_ = true;
   host_.run_off_loop(
+      SessionHost::Work::kSpool,
       [writer, outcome, stage] {
         try {
           writer->commit(stage);

@@ -194,7 +194,7 @@ def test_thousand_sessions_without_a_thread_each(procs, tmp_path):
             assert data.startswith(b"220 ")
         status = open(f"/proc/{server.proc.pid}/status").read()
         threads = int(next(l for l in status.splitlines() if l.startswith("Threads:")).split()[1])
-        assert threads == 1 + 4      # the event loop and the sync workers
+        assert threads == 1 + 4 + 2  # the event loop, the sync workers, the password workers
         # the 1,001st is over --max-sessions (default 1000); with one gone, a message goes through
         over = lh.Client(server.port)
         assert over.reply()[1] == ["421 4.7.0 Error: too many sessions, try again later"]
