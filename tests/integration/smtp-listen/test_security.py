@@ -294,3 +294,27 @@ def test_out_of_descriptors_neither_spins_nor_stops(procs, tmp_path):
     waiting.settimeout(5)
     assert waiting.recv(100).startswith(b"220 ")   # served once descriptors came back
     assert "unable to accept: Too many open files" in (tmp_path / "stderr").read_text()
+
+
+def test_auth_login_steps_and_cancel(procs, tmp_path):
+    import base64
+    b64 = lambda text: base64.b64encode(text.encode()).decode()
+    auth = lh.make_auth_file(tmp_path)
+    server = lh.start(procs, tmp_path, "--auth-file", auth, "--allow-plaintext-auth", "--auth-failure-delay", "0")
+    c = lh.Client(server.port)
+    lh.ehlo(c)
+    assert c.cmd("AUTH LOGIN")[1] == ["334 VXNlcm5hbWU6"]
+    assert c.cmd("*")[1] == ["501 5.0.0 Error: authentication cancelled"]
+    assert c.cmd("AUTH CRAM-MD5")[1][0].startswith("504 5.5.4")
+    assert c.cmd("AUTH PLAIN")[1] == ["334 "]
+    assert c.cmd("not base64!")[1][0].startswith("501 5.5.2")
+    assert c.cmd("AUTH LOGIN " + b64("bob"))[1] == ["334 UGFzc3dvcmQ6"]    # initial response: the user
+    assert c.cmd(b64(lh.USERS["bob"]))[1] == ["235 2.7.0 Authentication successful"]
+    assert c.cmd("AUTH PLAIN " + lh.base64_plain("bob", lh.USERS["bob"]))[1][0].startswith("503 5.5.1")
+    # BDAT then RSET: the half-received message is dropped
+    c.send(b"MAIL FROM:<bob@example.org>\r\nRCPT TO:<x@example.test>\r\nBDAT 5\r\nhello")
+    assert [c.reply()[0] for _ in range(3)] == [250, 250, 250]
+    assert c.cmd("DATA")[1][0].startswith("503 5.5.1")
+    assert c.cmd("RSET")[0] == 250
+    assert server.incoming() == [] and relaytest.spool_files(server.spool, "tmp") == []
+    assert "status=authenticated" in server.log() and lh.USERS["bob"] not in server.log()
