@@ -50,6 +50,21 @@ print(n, time.monotonic() - start)
 """
 
 
+def start_nsd(procs, directory, port):
+    """NSD as relaytest starts it, with response rate limiting off: at a few hundred queries a
+    second from one address its default RRL drops answers, and the 2.5 s timeouts that follow
+    would measure the limiter instead of the SPF implementations."""
+    directory.mkdir(parents=True)
+    (directory / "bench.test.zone").write_text(ZONE)
+    (directory / "nsd.conf").write_text(
+        f'server: ip-address: 127.0.0.1 port: {port} username: "" chroot: "" database: "" server-count: 1 '
+        f'zonesdir: "{directory}" zonelistfile: "{directory}/zone.list" xfrdfile: "{directory}/xfrd.state" '
+        f'xfrdir: "{directory}" pidfile: "{directory}/nsd.pid" logfile: "{directory}/nsd.log" verbosity: 0 '
+        f"rrl-ratelimit: 0\nremote-control: control-enable: no\nzone: name: bench.test zonefile: bench.test.zone\n")
+    with open(directory / "nsd.stderr", "ab") as err:
+        relaytest._start_notify(procs, ["nsd", "-d", "-c", str(directory / "nsd.conf")], 20, err)
+
+
 def timed(label, commands, expected):
     start = time.monotonic()
     mismatches = 0
@@ -75,14 +90,15 @@ def main():
     procs = relaytest.Processes()
     with tempfile.TemporaryDirectory() as directory:
         try:
-            port = relaytest.start_nsd(procs, pathlib.Path(directory) / "nsd", {"bench.test": ZONE})
+            port = relaytest.free_port()
+            start_nsd(procs, pathlib.Path(directory) / "nsd", port)
             script = pathlib.Path(directory) / "pyspf_one.py"
             script.write_text(PYSPF_ONE)
             loop = pathlib.Path(directory) / "pyspf_loop.py"
             loop.write_text(PYSPF_LOOP)
             work = [q for _ in range(args.rounds) for q in QUERIES]
             expected = [want for _, want in work]
-            print(f"NSD 127.0.0.1:{port}; {len(QUERIES)} queries x {args.rounds} rounds; 3-6 DNS lookups each")
+            print(f"NSD 127.0.0.1:{port} (RRL off); {len(QUERIES)} queries x {args.rounds} rounds; 1-8 DNS lookups each")
             ours = timed("spf-check (process each)", [[str(spf_check), "--resolver", f"127.0.0.1:{port}", "--ip", ip,
                                                        "--sender", "user@bench.test", "--helo", "mail.bench.test"]
                                                       for ip, _ in work], expected)
