@@ -51,3 +51,10 @@ def test_stopped_server_is_a_timeout(nsd):
 def test_unreachable_port_is_a_timeout_not_absence():
     out = run_live(f"127.0.0.1:{relaytest.free_port()}", "unreachable", "DnsLiveSilent.*")
     assert "1 test" in out and "SKIPPED" not in out
+
+
+def test_ipv6_server_address(procs, tmp_path):
+    port = relaytest.start_nsd(procs, tmp_path / "nsd6", {"example.test": EXAMPLE, "127.in-addr.arpa": REVERSE,
+                                                          "broken.test": BROKEN}, address="::1")
+    out = run_live(f"[::1]:{port}", "answering", "DnsLive.*")
+    assert "5 tests" in out and "SKIPPED" not in out
