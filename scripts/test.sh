@@ -12,3 +12,6 @@ dir=$(sh scripts/build.sh | tail -n 1)
 export TMPDIR="${TMPDIR:-/tmp}"
 chmod 755 "$TMPDIR" 2>/dev/null || true
 ctest --test-dir "$dir" --output-on-failure --timeout 900 -j2 "$@"
+# Malformed input must never crash the MIME and bounce parsers: a short libFuzzer run.
+[ $# -eq 0 ] && sh scripts/fuzz.sh 20
+exit 0

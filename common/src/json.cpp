@@ -4,6 +4,24 @@
 #include <cstdio>
 
 namespace relay {
+namespace {
+
+std::string json_control_escape(unsigned char c) {
+  switch (c) {
+    case '\b': return "\\b";
+    case '\t': return "\\t";
+    case '\n': return "\\n";
+    case '\f': return "\\f";
+    case '\r': return "\\r";
+    default: {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      return buf;
+    }
+  }
+}
+
+}  // namespace
 
 std::string json_quote(std::string_view text) {
   std::string out = "\"";
@@ -14,15 +32,7 @@ std::string json_quote(std::string_view text) {
       out += static_cast<char>(c);
       ++i;
     } else if (c < 0x20) {
-      static const char* const kShort[] = {"b", "t", "n", "f", "r"};
-      if (c >= 8 && c <= 13 && c != 11) {
-        out += '\\';
-        out += kShort[c - 8];
-      } else {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out += buf;
-      }
+      out += json_control_escape(c);
       ++i;
     } else if (c < 0x80) {
       out += static_cast<char>(c);

@@ -162,7 +162,7 @@ std::string Spool::new_id(Timestamp now) {
   return buf + host_;
 }
 
-void Spool::sync_dir(Stage stage) const {
+void Spool::sync(Stage stage) const {
   if (::fsync(dir_fd(stage)) != 0) fail_io("unable to sync spool directory " + std::string(to_string(stage)), errno);
 }
 
@@ -190,7 +190,7 @@ void Spool::publish(const std::string& tmp_name, Stage stage, const std::string&
     ::unlinkat(dir_fd(Stage::kTmp), tmp_name.c_str(), 0);
     throw;
   }
-  sync_dir(stage);
+  sync(stage);
 }
 
 std::string Spool::deposit(Stage stage, Envelope envelope, std::string_view message, int64_t mtime) {
@@ -211,7 +211,8 @@ std::string Spool::deposit(Stage stage, Envelope envelope, std::string_view mess
 
 std::optional<Claim> Spool::claim(Stage from, const std::string& id) {
   if (!valid_id(id)) throw Failure(kExitData, "unable to claim message: invalid queue id '" + log::sanitize(id) + "'");
-  int fd = ::openat(dir_fd(from), id.c_str(), O_RDWR | O_CLOEXEC);
+  // Read-only is enough to lock and read: a claimer need not be the writer of the file.
+  int fd = ::openat(dir_fd(from), id.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::nullopt;
     fail_errno("unable to open " + path(from, id), errno);
@@ -233,7 +234,7 @@ std::optional<Claim> Spool::claim(Stage from, const std::string& id) {
   if (fstat(fd, &locked) != 0 || fstatat(dir_fd(Stage::kActive), active.c_str(), &moved, 0) != 0 ||
       locked.st_ino != moved.st_ino) {
     ::close(fd);
-    fd = ::openat(dir_fd(Stage::kActive), active.c_str(), O_RDWR | O_CLOEXEC);
+    fd = ::openat(dir_fd(Stage::kActive), active.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       close_quietly(fd);
       return std::nullopt;
@@ -377,7 +378,7 @@ int Spool::recover_leases(int64_t now, int64_t lease) {
     ::close(fd);
   }
   if (recovered > 0)
-    for (Stage s : {Stage::kIncoming, Stage::kOutgoing, Stage::kDeferred}) sync_dir(s);
+    for (Stage s : {Stage::kIncoming, Stage::kOutgoing, Stage::kDeferred}) sync(s);
   return recovered;
 }
 
@@ -396,6 +397,49 @@ int Spool::purge_tmp(int64_t now, int64_t max_age) {
   }
   return purged;
 }
+
+std::optional<LockedEntry> Spool::lock(Stage stage, const std::string& id) const {
+  int fd = open_entry(stage, id);
+  if (fd < 0) return std::nullopt;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  return LockedEntry(*this, stage, id, fd);
+}
+
+// ---- LockedEntry ------------------------------------------------------------------------
+
+LockedEntry::LockedEntry(LockedEntry&& other) noexcept
+    : spool_(other.spool_), stage_(other.stage_), id_(std::move(other.id_)), fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+LockedEntry::~LockedEntry() { unlock(); }
+
+void LockedEntry::unlock() {
+  close_quietly(fd_);
+  fd_ = -1;
+}
+
+int64_t LockedEntry::mtime() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) fail_errno("unable to stat " + spool_->path(stage_, id_), errno);
+  return st.st_mtim.tv_sec;
+}
+
+Envelope LockedEntry::read_envelope() const { return read_envelope_fd(fd_, spool_->path(stage_, id_)).first; }
+
+bool LockedEntry::move_to(Stage to) {
+  if (::renameat(spool_->dir_fd(stage_), id_.c_str(), spool_->dir_fd(to), id_.c_str()) != 0) {
+    if (errno == ENOENT) return false;
+    fail_io("unable to move " + spool_->path(stage_, id_) + " to " + std::string(to_string(to)), errno);
+  }
+  unlock();
+  return true;
+}
+
+void LockedEntry::set_mtime(int64_t next_attempt) { relay::set_mtime(fd_, next_attempt, id_); }
 
 // ---- Spool::Writer ------------------------------------------------------------------------
 
@@ -501,7 +545,7 @@ void Claim::rewrite(const Envelope& envelope, std::string_view message) {
     ::close(fd);
     fail_io("unable to replace " + spool_->path(Stage::kActive, active_name()), err);
   }
-  spool_->sync_dir(Stage::kActive);
+  spool_->sync(Stage::kActive);
   ::close(fd_);
   fd_ = fd;
   envelope_ = envelope;
@@ -519,7 +563,7 @@ void Claim::finish(Stage to, int64_t next_attempt) {
   if (::renameat(spool_->dir_fd(Stage::kActive), active_name().c_str(), spool_->dir_fd(to), id_.c_str()) != 0)
     fail_io("unable to move " + id_ + " to " + std::string(to_string(to)), errno);
   open_ = false;
-  spool_->sync_dir(to);
+  spool_->sync(to);
 }
 
 void Claim::release() {

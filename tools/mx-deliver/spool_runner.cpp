@@ -15,6 +15,7 @@
 #include "relay/cli.hpp"
 #include "relay/dsn.hpp"
 #include "relay/log.hpp"
+#include "relay/retry_schedule.hpp"
 #include "relay/spool.hpp"
 #include "report.hpp"
 
@@ -262,7 +263,10 @@ class SpoolRun {
       any_pending |= !r.done();
     }
     if (any_pending) {
-      envelope.next_attempt = clock_.seconds() + options_.min_backoff;
+      // The schedule spool-retry keeps too: backoff by attempts and by why it deferred.
+      relay::RetryPolicy policy;
+      policy.min_backoff = options_.min_backoff;
+      envelope.next_attempt = relay::next_attempt_time(envelope, clock_.seconds(), policy);
       claim.rewrite_envelope(envelope);
       claim.finish(relay::Stage::kDeferred, envelope.next_attempt);
       ++counters_.deferred;

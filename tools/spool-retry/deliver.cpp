@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -36,8 +37,14 @@ int run_mx_deliver(const Options& options, std::optional<int64_t> fixed_now) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // mx-deliver's per-recipient report goes to our stderr, as a log: our stdout carries only
+  // spool-retry's own results (text or JSON lines) for the scripts that read them.
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_adddup2(&files, STDERR_FILENO, STDOUT_FILENO);
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, options.mx_deliver.c_str(), nullptr, &attr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, options.mx_deliver.c_str(), &files, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     relay::log::warning("unable to run " + options.mx_deliver + ": " + std::strerror(rc));

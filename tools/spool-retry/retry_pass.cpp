@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "deferred_index.hpp"
-#include "due_move.hpp"
 #include "relay/dsn.hpp"
 #include "relay/exit_codes.hpp"
 #include "relay/retry_schedule.hpp"
@@ -54,7 +53,7 @@ Summary RetryPass::run(int64_t now) {
       reporter_.event(Event(f.id, "error").because(e.what()));
     }
   }
-  if (moved_without_sync_) sync_stage(spool_, relay::Stage::kOutgoing);
+  if (moved_without_sync_) spool_.sync(relay::Stage::kOutgoing);
 
   if (options_.dry_run) {
     std::sort(listing.waiting.begin(), listing.waiting.end(), by_time);
@@ -90,7 +89,7 @@ void RetryPass::handle_due(const DeferredFile& file, int64_t now, DeferredIndex&
     reporter_.event(Event(id, "ignore").because("not a queue id"));
     return;
   }
-  auto locked = LockedDue::lock(spool_, id);
+  auto locked = spool_.lock(relay::Stage::kDeferred, id);
   if (!locked) {
     ++summary_.busy;
     return;
@@ -121,7 +120,7 @@ void RetryPass::handle_due(const DeferredFile& file, int64_t now, DeferredIndex&
     return;
   }
   if (plan.plain_move()) {
-    if (!locked->move_to_outgoing()) {
+    if (!locked->move_to(relay::Stage::kOutgoing)) {
       ++summary_.busy;
       return;
     }

@@ -85,6 +85,34 @@ class Claim {
   bool open_ = true;
 };
 
+// A message locked where it lies, without the detour through active/: for moves that need no
+// rewrite (spool-retry sending due mail back to outgoing/, rescheduling in deferred/). Claimers
+// skip it while it is locked. Its moves are not synced one by one: the caller syncs the
+// target stage once per batch with Spool::sync; a move lost in a crash leaves the message
+// where it was, to be found again.
+class LockedEntry {
+ public:
+  LockedEntry(LockedEntry&& other) noexcept;
+  LockedEntry& operator=(LockedEntry&&) = delete;
+  ~LockedEntry();
+
+  const std::string& id() const { return id_; }
+  int64_t mtime() const;                 // now, not as listed
+  Envelope read_envelope() const;        // Failure(kExitData) when it is not one
+  bool move_to(Stage to);                // false when it was moved away meanwhile; unlocks
+  void set_mtime(int64_t next_attempt);  // the next-attempt time, where it lies
+  void unlock();
+
+ private:
+  friend class Spool;
+  LockedEntry(const Spool& spool, Stage stage, std::string id, int fd)
+      : spool_(&spool), stage_(stage), id_(std::move(id)), fd_(fd) {}
+  const Spool* spool_;
+  Stage stage_;
+  std::string id_;
+  int fd_;
+};
+
 struct LoadedMessage {
   Envelope envelope;
   std::string message;
@@ -135,6 +163,10 @@ class Spool {
 
   // Claims a message of a stage; nullopt when another process got it first.
   std::optional<Claim> claim(Stage from, const std::string& id);
+  // Locks a message where it lies; nullopt when it is gone or another process holds it.
+  std::optional<LockedEntry> lock(Stage stage, const std::string& id) const;
+  // fsync of a stage directory: makes the renames into it durable.
+  void sync(Stage stage) const;
 
   // Entries of a stage in id (arrival) order, without opening any file.
   std::vector<SpoolEntry> list(Stage stage) const;
@@ -160,9 +192,9 @@ class Spool {
 
  private:
   friend class Claim;
+  friend class LockedEntry;
   friend class Writer;
   int dir_fd(Stage stage) const { return dir_fds_[static_cast<int>(stage)]; }
-  void sync_dir(Stage stage) const;
   // Opens a stage's file read-only; -1 when it does not exist (or the id is not valid).
   int open_entry(Stage stage, const std::string& name) const;
   // Writes a file in tmp/ holding envelope+message, fsynced; returns its open fd (locked when lock).
