@@ -75,10 +75,8 @@ fi
 "$BIN/spool-run" --spool "$spool" --from incoming --to outgoing --stream --loop \
     -- "$BIN/dkim-sign" --keys "$STATE/dkim/keytable" --on-missing-key pass 2>>"$STATE/relay.log" &
 pids+=($!)
-( while :; do
-      "$BIN/mx-deliver" --spool "$spool" --relayhost "127.0.0.1:$SINK_PORT" --tls none || true
-      sleep 1
-  done ) 2>>"$STATE/relay.log" &
+"$BIN/mx-deliver" --spool "$spool" --loop --relayhost "127.0.0.1:$SINK_PORT" --tls none \
+    >>"$STATE/deliveries.log" 2>>"$STATE/relay.log" &
 pids+=($!)
 "$BIN/spool-retry" --spool "$spool" --loop --interval 30s 2>>"$STATE/relay.log" &
 pids+=($!)
