@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   std::string domain, record;
   relay::dmarc_check::MessageOptions message;
   relay::dns::ResolverOptions resolver_options;
+  relay::dmarc_check::Output output;
   CLI::App& app = tool.app();
   app.add_option("domain", domain, "domain whose policy to look up (with the organizational-domain fallback)");
   app.add_option("--record", record, "check the syntax of this record text instead of looking one up");
@@ -23,19 +24,22 @@ int main(int argc, char** argv) {
   app.add_option("--helo", message.helo, "HELO/EHLO name of that client")->needs(message_option);
   app.add_option("--mail-from", message.mail_from, "MAIL FROM address (empty or <>: the null path)")->needs(message_option);
   app.add_option("--authserv-id", message.authserv_id, "name in Authentication-Results (default: the host name)");
+  app.add_flag("--trace", output.trace, "show every DNS query and its answer");
   relay::audit::add_resolver_options(app, resolver_options);
   return tool.run(argc, argv, [&]() -> int {
     int modes = !domain.empty() + !record.empty() + !message.file.empty();
     if (modes != 1) throw relay::Failure(relay::kExitUsage, "unable to start: give one of DOMAIN, --record or --message");
     if (!record.empty()) return relay::dmarc_check::show_record(record, tool.json());
+    output.json = tool.json();
     auto resolver = relay::dns::make_resolver(resolver_options);
-    if (!domain.empty()) return relay::dmarc_check::show_domain(*resolver, domain, tool.json());
+    relay::dns::TracingResolver tracing(*resolver);
+    if (!domain.empty()) return relay::dmarc_check::show_domain(tracing, domain, output);
     if (message.ip.empty()) throw relay::Failure(relay::kExitUsage, "unable to check a message: --ip is required");
     message.mail_from = relay::spf::envelope_sender(message.mail_from);
     if (message.mail_from.empty() && message.helo.empty())
       throw relay::Failure(relay::kExitUsage, "unable to check a message: give --mail-from or --helo");
     if (message.authserv_id.empty()) message.authserv_id = relay::local_hostname();
     message.now = tool.clock().seconds();
-    return relay::dmarc_check::check_message(*resolver, message, tool.json());
+    return relay::dmarc_check::check_message(tracing, message, output);
   });
 }

@@ -48,7 +48,7 @@ std::string_view dkim_name(dkim::Result result) { return dkim::to_string(result)
 
 }  // namespace
 
-int check_message(dns::Resolver& resolver, const MessageOptions& options, bool json) {
+int check_message(dns::TracingResolver& resolver, const MessageOptions& options, const Output& output) {
   std::string message = read_message(options.file);
   HeaderBlock headers(message);
   if (headers.fields().empty() || headers.malformed())
@@ -75,8 +75,8 @@ int check_message(dns::Resolver& resolver, const MessageOptions& options, bool j
 
   dmarc::Evaluation evaluation = dmarc::evaluate(resolver, ids, sample_of(headers));
   std::string header = dmarc::authentication_results(options.authserv_id, ids, evaluation);
-  std::string out;
-  if (json) {
+  std::string out = trace_text(resolver, output);
+  if (output.json) {
     JsonObject object;
     object.add("dmarc", dmarc::to_string(evaluation.result)).add("from_domain", ids.from_domain);
     object.add("record_domain", evaluation.discovery.record_domain).add("problem", evaluation.problem);
@@ -91,7 +91,8 @@ int check_message(dns::Resolver& resolver, const MessageOptions& options, bool j
     }
     object.add("dkim", signatures).add("dkim_aligned", evaluation.dkim_aligned);
     object.add("authentication_results", header);
-    out = object.str() + "\n";
+    add_trace(object, resolver, output);
+    out += object.str() + "\n";
   } else {
     auto line = [&](std::string_view name, std::string_view value) {
       out += fmt::format("{:<14} {}\n", std::string(name) + ":", log::sanitize(value));

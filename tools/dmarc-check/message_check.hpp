@@ -4,7 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "relay/dns.hpp"
+#include "policy_report.hpp"
+#include "relay/dns_trace.hpp"
 
 namespace relay::dmarc_check {
 
@@ -18,6 +19,6 @@ struct MessageOptions {
 inline constexpr size_t kMaxMessageBytes = 64 << 20;
 
 // Returns the exit code: 0 when a verdict was printed, 75 on temperror.
-int check_message(dns::Resolver& resolver, const MessageOptions& options, bool json);
+int check_message(dns::TracingResolver& resolver, const MessageOptions& options, const Output& output);
 
 }  // namespace relay::dmarc_check

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "relay/audit_options.hpp"
 #include "relay/cli.hpp"
 #include "relay/exit_codes.hpp"
 #include "relay/log.hpp"
@@ -58,15 +59,27 @@ JsonObject record_json(const dmarc::Record& record) {
   return object;
 }
 
-int show_domain(dns::Resolver& resolver, const std::string& domain, bool json) {
-  dmarc::Discovery discovery = dmarc::discover(resolver, domain);
+std::string trace_text(const dns::TracingResolver& resolver, const Output& output) {
   std::string out;
-  if (json) {
+  if (output.trace && !output.json)
+    for (const auto& entry : resolver.entries()) out += audit::trace_line(entry) + "\n";
+  return out;
+}
+
+void add_trace(JsonObject& object, const dns::TracingResolver& resolver, const Output& output) {
+  if (output.trace) object.add("trace", audit::trace_json(resolver.entries()));
+}
+
+int show_domain(dns::TracingResolver& resolver, const std::string& domain, const Output& output) {
+  dmarc::Discovery discovery = dmarc::discover(resolver, domain);
+  std::string out = trace_text(resolver, output);
+  if (output.json) {
     JsonObject object;
     object.add("domain", domain).add("org_domain", dmarc::organizational_domain(domain));
     object.add("status", status_name(discovery.status)).add("record_domain", discovery.record_domain);
     object.add("record", discovery.text).add("problem", discovery.problem);
     if (discovery.status == dmarc::DiscoveryStatus::kFound) object.add("policy", record_json(discovery.record));
+    add_trace(object, resolver, output);
     out = object.str() + "\n";
   } else {
     out += line("domain", domain);

@@ -157,3 +157,15 @@ def test_message_without_a_single_from_is_a_data_error(world):
     path.write_text("From: a@good.test\r\nFrom: b@good.test\r\n\r\nx\r\n")
     code, _, err = dmarc_check(world, "--message", str(path), "--ip", "127.0.0.1", "--mail-from", "a@good.test")
     assert code == 65 and "2 From fields" in err
+
+
+def test_trace_shows_the_lookups(world):
+    code, out, _ = dmarc_check(world, "--trace", "sub.good.test")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("dns TXT _dmarc.sub.good.test nxdomain")
+    assert lines[1].startswith("dns TXT _dmarc.good.test ok") and "v=DMARC1; p=reject" in lines[1]
+    verdict = check_message(world, signed(world, "good.test", "good.test", "t1"), "127.0.0.1", "b@good.test", "--trace")
+    asked = [(q["type"], q["name"]) for q in verdict["trace"]]
+    assert ("TXT", "good.test") in asked and ("TXT", "sel._domainkey.good.test") in asked
+    assert ("TXT", "_dmarc.good.test") in asked
