@@ -5,11 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "commands.hpp"
@@ -56,6 +58,35 @@ void reload(relay::policy::Policy& policy) {
   }
 }
 
+// What the server and its connection threads share: the policy and the open connections.
+struct Shared {
+  explicit Shared(relay::policy::Options options) : policy(std::move(options)) {}
+  relay::policy::Policy policy;
+
+  void add(int fd) {
+    std::lock_guard lock(mutex);
+    fds.insert(fd);
+  }
+  void remove(int fd) {
+    std::lock_guard lock(mutex);
+    fds.erase(fd);
+    ::close(fd);
+  }
+  int count() {
+    std::lock_guard lock(mutex);
+    return static_cast<int>(fds.size());
+  }
+  // At shutdown: every reader sees the end of its input and its thread finishes.
+  void hang_up_all() {
+    std::lock_guard lock(mutex);
+    for (int fd : fds) ::shutdown(fd, SHUT_RDWR);
+  }
+
+ private:
+  std::mutex mutex;
+  std::set<int> fds;
+};
+
 void signal_ready(const ServeArgs& args, int port) {
   if (port != 0) {
     std::printf("%d\n", port);
@@ -73,26 +104,26 @@ int run_serve(const relay::Tool& tool, const Common& common, const ServeArgs& ar
   auto idle = relay::parse_duration(args.idle_timeout);
   if (!idle || *idle <= 0 || *idle > 86400)
     throw relay::Failure(relay::kExitUsage, "unable to parse --idle-timeout \"" + args.idle_timeout + "\"");
-  // Never destroyed: detached connection threads may still use it while the process exits.
-  auto& policy = *new relay::policy::Policy(common.options(tool));
   if (args.listen.empty()) {
+    relay::policy::Policy policy(common.options(tool));
     signal_ready(args, 0);
     serve_postfix_client(policy, STDIN_FILENO, STDOUT_FILENO, std::chrono::seconds(*idle));
     return relay::kExitOk;
   }
+  // Shared with the connection threads, each holding a reference: it outlives the last one.
+  auto shared = std::make_shared<Shared>(common.options(tool));
   install_signals();
   Listener listener = open_listener(args.listen);
   signal_ready(args, listener.port);
-  std::atomic<int> clients{0};
   while (!got_term) {
     pollfd fds[2] = {{wake_pipe[0], POLLIN, 0}, {listener.fd, POLLIN, 0}};
     // At the limit, new connections wait in the backlog until a client leaves.
-    nfds_t count = clients.load() < args.max_clients ? 2 : 1;
+    nfds_t count = shared->count() < args.max_clients ? 2 : 1;
     if (::poll(fds, count, -1) < 0 && errno != EINTR) relay::fail_errno("unable to wait for clients", errno);
     if (fds[0].revents) drain_wake_pipe();
     if (got_hup) {
       got_hup = 0;
-      reload(policy);
+      reload(shared->policy);
     }
     if (count < 2 || !(fds[1].revents & POLLIN)) continue;
     int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
@@ -101,13 +132,19 @@ int run_serve(const relay::Tool& tool, const Common& common, const ServeArgs& ar
         relay::log::warning(std::string("unable to accept a client: ") + std::strerror(errno));
       continue;
     }
-    ++clients;
-    std::thread([&policy, &clients, fd, idle] {
-      serve_postfix_client(policy, fd, fd, std::chrono::seconds(*idle));
-      ::close(fd);
-      --clients;
+    shared->add(fd);
+    std::thread([shared, fd, idle] {
+      serve_postfix_client(shared->policy, fd, fd, std::chrono::seconds(*idle));
+      shared->remove(fd);
       (void)!::write(wake_pipe[1], "c", 1);
     }).detach();
+  }
+  ::close(listener.fd);
+  shared->hang_up_all();
+  // Bounded: a client thread stuck anyway ends with the process.
+  for (int i = 0; i < 50 && shared->count() > 0; ++i) {
+    pollfd wake{wake_pipe[0], POLLIN, 0};
+    if (::poll(&wake, 1, 100) > 0) drain_wake_pipe();
   }
   return relay::kExitOk;
 }
