@@ -62,6 +62,7 @@ void read_field(Envelope& e, std::string_view name, std::string_view value) {
   if (name == "id") e.id = value;
   else if (name == "sender") e.sender = value;
   else if (name == "arrival") e.arrival = to_number(name, value);
+  else if (name == "size") e.size = static_cast<uint64_t>(to_number(name, value));
   else if (name == "ret") e.ret = value;
   else if (name == "envid") e.envid = value;
   else if (name == "body") e.body = value;
@@ -124,6 +125,7 @@ std::string serialize(const Envelope& e) {
   put(out, "id", e.id);
   put(out, "sender", e.sender);
   put_number(out, "arrival", e.arrival);
+  if (e.size != 0) put(out, "size", std::to_string(e.size));
   put_nonempty(out, "ret", e.ret);
   put_nonempty(out, "envid", e.envid);
   put_nonempty(out, "body", e.body);

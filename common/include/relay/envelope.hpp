@@ -36,6 +36,8 @@ struct Envelope {
   std::string id;
   std::string sender;                   // MAIL FROM without brackets; empty is the null sender <>
   int64_t arrival = 0;                  // seconds since the epoch
+  uint64_t size = 0;                    // bytes of message after the envelope (0: not recorded);
+                                        // set by the spool, which checks it when it reads
   std::string ret;                      // RFC 3461 RET: "", "FULL" or "HDRS"
   std::string envid;                    // RFC 3461 ENVID, xtext as given
   std::string body;                     // "7BIT", "8BITMIME" or "BINARYMIME" (empty: 7BIT)

@@ -1,8 +1,9 @@
 #pragma once
 // The spool contract of relay-spool(5), implemented once. A message is one file: its text
 // envelope, an empty line, then the message bytes exactly as received. Files are written
-// under tmp/, fsynced, renamed into a stage, and the stage directory fsynced: rename is the
-// only state change. A processor claims a file by locking it and renaming it into active/
+// under tmp/, renamed into a stage, and fsynced (which commits the rename too on ext4, XFS
+// and btrfs; RELAY_SPOOL_SYNC=directory adds the portable Maildir order): rename is the only
+// state change. A processor claims a file by locking it and renaming it into active/
 // (as "ID:ORIGIN"); a loser of that race moves on. While a file sits in deferred/ its mtime is
 // its next-attempt time, so a scan never opens envelopes.
 #include <sys/types.h>
@@ -159,6 +160,7 @@ class Spool {
     int fd_ = -1;
     std::string buffer_;
     uint64_t size_ = 0;
+    size_t size_offset_ = 0;  // where the size placeholder sits in the file
   };
 
   // Claims a message of a stage; nullopt when another process got it first.
@@ -197,11 +199,14 @@ class Spool {
   int dir_fd(Stage stage) const { return dir_fds_[static_cast<int>(stage)]; }
   // Opens a stage's file read-only; -1 when it does not exist (or the id is not valid).
   int open_entry(Stage stage, const std::string& name) const;
-  // Writes a file in tmp/ holding envelope+message, fsynced; returns its open fd (locked when lock).
+  // Writes a file in tmp/ holding envelope+message (not yet synced); returns its open fd (locked when lock).
   int write_tmp(const std::string& id, std::string_view envelope_text, std::string_view message, bool lock);
-  void publish(const std::string& tmp_name, Stage stage, const std::string& name, int64_t mtime, int fd);
+  // Renames a file of tmp/ into a stage and makes it durable (the file's data and the rename).
+  // fresh: a new message, removed again when it cannot be made durable.
+  void publish(const std::string& tmp_name, Stage stage, const std::string& name, int64_t mtime, int fd, bool fresh);
 
   std::string root_;
+  bool sync_directories_ = false;  // RELAY_SPOOL_SYNC=directory: the portable (Maildir) order
   int dir_fds_[8];
   std::string host_;
 };

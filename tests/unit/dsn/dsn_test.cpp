@@ -230,7 +230,9 @@ TEST(Dsn, BareLineFeedsBecomeCrlf) {
   ASSERT_TRUE(dsn);
   EXPECT_NE(dsn->find("Subject: lf\r\n\r\nbody\r\n"), std::string::npos);
   for (size_t i = 0; i < dsn->size(); ++i) {
-    if ((*dsn)[i] == '\n') ASSERT_TRUE(i > 0 && (*dsn)[i - 1] == '\r') << "bare LF at " << i;
+    if ((*dsn)[i] == '\n') {
+      ASSERT_TRUE(i > 0 && (*dsn)[i - 1] == '\r') << "bare LF at " << i;
+    }
   }
 }
 

@@ -35,11 +35,6 @@ size_t count_files(const std::string& dir) {
   return n;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 class SpoolTest : public ::testing::Test {
  protected:
   void SetUp() override { Spool::create(dir.path() + "/spool"); }
@@ -135,6 +130,30 @@ TEST_F(SpoolTest, CorruptEnvelopeIsParkedInHold) {
   EXPECT_TRUE(fs::exists(root() + "/hold/1.000000.1_0.x"));
 }
 
+// After a crash a file renamed before its data reached the disk can be short: the recorded
+// size catches it, and such a file is parked in hold/, never delivered cut off.
+TEST_F(SpoolTest, ShortFileIsRefusedAndParked) {
+  Spool spool(root());
+  std::string id = spool.deposit(Stage::kOutgoing, envelope_for("a@b", {"c@d"}), "0123456789");
+  std::string path = root() + "/outgoing/" + id;
+  fs::resize_file(path, fs::file_size(path) - 4);
+  EXPECT_THROW(spool.load(Stage::kOutgoing, id), Failure);
+  EXPECT_THROW(spool.claim(Stage::kOutgoing, id), Failure);
+  EXPECT_TRUE(fs::exists(root() + "/hold/" + id));
+}
+
+TEST_F(SpoolTest, PortableSyncOrderWritesTheSameFiles) {
+  setenv("RELAY_SPOOL_SYNC", "directory", 1);
+  Spool spool(root());
+  unsetenv("RELAY_SPOOL_SYNC");
+  std::string id = spool.deposit(Stage::kIncoming, envelope_for("a@b", {"c@d"}), "body");
+  auto claim = spool.claim(Stage::kIncoming, id);
+  ASSERT_TRUE(claim);
+  claim->rewrite(claim->envelope(), "new body");
+  claim->finish(Stage::kOutgoing);
+  EXPECT_EQ(spool.load(Stage::kOutgoing, id)->message, "new body");
+}
+
 TEST_F(SpoolTest, StreamedWriterCommitsOrLeavesNothing) {
   Spool spool(root());
   {
@@ -149,6 +168,7 @@ TEST_F(SpoolTest, StreamedWriterCommitsOrLeavesNothing) {
   w.commit(Stage::kIncoming);
   auto loaded = spool.load(Stage::kIncoming, w.id());
   ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->envelope.size, 300000u);
   EXPECT_EQ(loaded->message.size(), 300000u);
   EXPECT_EQ(loaded->message[10000], 'b');
 }
