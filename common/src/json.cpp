@@ -23,9 +23,19 @@ std::string json_control_escape(unsigned char c) {
 
 }  // namespace
 
-std::string json_quote(std::string_view text) {
-  std::string out = "\"";
+void append_json_quoted(std::string& out, std::string_view text) {
+  out += '"';
   for (size_t i = 0; i < text.size();) {
+    // Plain printable ASCII goes over in one piece: most text is nothing else.
+    size_t plain = i;
+    while (plain < text.size()) {
+      unsigned char c = text[plain];
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+      ++plain;
+    }
+    out.append(text.substr(i, plain - i));
+    i = plain;
+    if (i == text.size()) break;
     unsigned char c = text[i];
     if (c == '"' || c == '\\') {
       out += '\\';
@@ -33,9 +43,6 @@ std::string json_quote(std::string_view text) {
       ++i;
     } else if (c < 0x20) {
       out += json_control_escape(c);
-      ++i;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
       ++i;
     } else {
       size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c < 0xF0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
@@ -52,18 +59,24 @@ std::string json_quote(std::string_view text) {
     }
   }
   out += '"';
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_json_quoted(out, text);
   return out;
 }
 
 void JsonObject::key(std::string_view k) {
   if (!body_.empty()) body_ += ',';
-  body_ += json_quote(k);
+  append_json_quoted(body_, k);
   body_ += ':';
 }
 
 JsonObject& JsonObject::add(std::string_view k, std::string_view value) {
   key(k);
-  body_ += json_quote(value);
+  append_json_quoted(body_, value);
   return *this;
 }
 
@@ -127,7 +140,7 @@ void JsonArray::comma() {
 
 JsonArray& JsonArray::push(std::string_view value) {
   comma();
-  body_ += json_quote(value);
+  append_json_quoted(body_, value);
   return *this;
 }
 

@@ -21,7 +21,7 @@ namespace relay {
 namespace {
 
 constexpr const char* kStageNames[] = {"tmp", "incoming", "outgoing", "active", "deferred", "hold", "failed", "sent"};
-constexpr size_t kEnvelopeReadChunk = 8192;
+constexpr size_t kEnvelopeReadChunk = 4096;  // a page: most envelopes fit in one
 constexpr size_t kMaxEnvelope = 16 << 20;  // a recipient list of ~200k addresses
 constexpr size_t kWriterBuffer = 64 << 10;
 // A streamed message's size is not known until its end: the writer puts this 15-digit
@@ -108,6 +108,12 @@ uint64_t file_size_of(int fd, const std::string& what) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) fail_errno("unable to stat " + what, errno);
   return static_cast<uint64_t>(st.st_size);
+}
+
+void fill_times(SpoolEntry& entry, const struct stat& st) {
+  entry.mtime = st.st_mtim.tv_sec;
+  entry.ctime = st.st_ctim.tv_sec;
+  entry.size = st.st_size;
 }
 
 std::string sanitize_host(std::string host) {
@@ -288,7 +294,7 @@ std::optional<Claim> Spool::claim(Stage from, const std::string& id) {
   }
 }
 
-void Spool::scan(Stage stage, const std::function<void(const SpoolEntry&)>& visit) const {
+void Spool::scan(Stage stage, const std::function<void(const SpoolEntry&)>& visit, bool with_stat) const {
   int fd = ::openat(dir_fd(stage), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) fail_errno("unable to open " + path(stage, ""), errno);
   DIR* dir = ::fdopendir(fd);
@@ -308,11 +314,13 @@ void Spool::scan(Stage stage, const std::function<void(const SpoolEntry&)>& visi
         entry.id = std::string(name.substr(0, colon));
         entry.origin = *origin;
       }
+      if (!with_stat && d->d_type == DT_REG) {
+        visit(entry);
+        continue;
+      }
       struct stat st {};
       if (::fstatat(dir_fd(stage), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
-      entry.mtime = st.st_mtim.tv_sec;
-      entry.ctime = st.st_ctim.tv_sec;
-      entry.size = st.st_size;
+      fill_times(entry, st);
       visit(entry);
     }
   } catch (...) {
@@ -331,7 +339,10 @@ std::vector<SpoolEntry> Spool::list(Stage stage) const {
 
 int Spool::open_entry(Stage stage, const std::string& name) const {
   if (!valid_id(name) && stage != Stage::kActive) return -1;
-  int fd = ::openat(dir_fd(stage), name.c_str(), O_RDONLY | O_CLOEXEC);
+  // No access-time update: in deferred/ the mtime lies in the future, so relatime would
+  // write every inode that a listing reads. Only the owner (or root) may ask for that.
+  int fd = ::openat(dir_fd(stage), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::openat(dir_fd(stage), name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno != ENOENT) fail_errno("unable to open " + path(stage, name), errno);
   return fd;
 }
@@ -341,6 +352,27 @@ std::optional<Envelope> Spool::read_envelope(Stage stage, const std::string& id)
   if (fd < 0) return std::nullopt;
   try {
     auto envelope = read_envelope_fd(fd, path(stage, id)).first;
+    ::close(fd);
+    return envelope;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+std::string SpoolEntry::file_name() const {
+  return stage == Stage::kActive ? id + ":" + std::string(to_string(origin)) : id;
+}
+
+std::optional<Envelope> Spool::read_envelope(SpoolEntry& entry) const {
+  std::string name = entry.file_name();
+  int fd = open_entry(entry.stage, name);
+  if (fd < 0) return std::nullopt;
+  try {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) fail_errno("unable to stat " + path(entry.stage, name), errno);
+    fill_times(entry, st);
+    auto envelope = read_envelope_fd(fd, path(entry.stage, name)).first;
     ::close(fd);
     return envelope;
   } catch (...) {
@@ -405,7 +437,7 @@ int Spool::recover_leases(int64_t now, int64_t lease) {
   });
   int recovered = 0;
   for (const auto& e : stale) {
-    std::string name = e.id + ":" + std::string(to_string(e.origin));
+    std::string name = e.file_name();
     int fd = ::openat(dir_fd(Stage::kActive), name.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     // A live claimer holds the lock for as long as it works on the message.

@@ -29,10 +29,10 @@ bool envelope_matches(const Envelope& envelope, const Options& options) {
 }
 
 // The text of one entry when it is still there and matches, else empty.
-std::string entry_output(const Spool& spool, const SpoolEntry& entry, const Options& options, Summary& summary) {
+std::string entry_output(const Spool& spool, SpoolEntry entry, const Options& options, Summary& summary) {
   std::optional<Envelope> envelope;
   try {
-    envelope = spool.read_envelope(entry.stage, entry_file_name(entry));
+    envelope = spool.read_envelope(entry);
   } catch (const Failure& e) {
     ++summary.unreadable;
     log::warning(e.what());
@@ -147,11 +147,6 @@ void append_padded(std::string& out, std::string_view text, size_t width) {
 
 }  // namespace
 
-std::string entry_file_name(const SpoolEntry& entry) {
-  if (entry.stage != Stage::kActive) return entry.id;
-  return entry.id + ":" + std::string(to_string(entry.origin));
-}
-
 bool address_matches(std::string_view address, std::string_view pattern) {
   if (!pattern.empty() && pattern.front() == '@') {
     size_t at = address.rfind('@');
@@ -246,13 +241,13 @@ Summary list_queue(const Spool& spool, const Options& options, std::FILE* out) {
       if (options.sort) {
         for (const auto& entry : spool.list(stage)) each(entry);
       } else {
-        spool.scan(stage, each);
+        spool.scan(stage, each, false);
       }
     }
   } else {
     ParallelLister lister(spool, options, out, workers);
     try {
-      for (Stage stage : stages) spool.scan(stage, [&](const SpoolEntry& entry) { lister.push(entry); });
+      for (Stage stage : stages) spool.scan(stage, [&](const SpoolEntry& entry) { lister.push(entry); }, false);
     } catch (...) {
       lister.finish();
       throw;

@@ -57,7 +57,7 @@ void write_out(std::string_view text) {
 
 int show(const Spool& spool, const std::string& id, ShowPart part, bool json) {
   SpoolEntry entry = locate(spool, id);
-  auto loaded = spool.load(entry.stage, listing::entry_file_name(entry));
+  auto loaded = spool.load(entry.stage, entry.file_name());
   if (!loaded) throw Failure(kExitTemporary, "unable to read message " + id + ": it moved meanwhile (try again)");
   if (json) {
     JsonObject o = listing::message_json(entry, loaded->envelope);

@@ -12,6 +12,7 @@
 namespace relay {
 
 std::string json_quote(std::string_view text);
+void append_json_quoted(std::string& out, std::string_view text);
 
 class JsonArray;
 

@@ -45,6 +45,8 @@ struct SpoolEntry {
   int64_t mtime = 0;              // in deferred/: the next-attempt time
   int64_t ctime = 0;              // last rename: when it entered its stage
   off_t size = 0;                 // file size (envelope and message)
+
+  std::string file_name() const;  // the name in its stage directory: "ID", or "ID:ORIGIN" in active/
 };
 
 class Spool;
@@ -173,10 +175,14 @@ class Spool {
   // Entries of a stage in id (arrival) order, without opening any file.
   std::vector<SpoolEntry> list(Stage stage) const;
   // The same, unsorted, one callback per entry: memory does not grow with the stage.
-  void scan(Stage stage, const std::function<void(const SpoolEntry&)>& visit) const;
+  // Without with_stat only id, stage and origin are filled (no stat per file): for callers
+  // that open every file anyway and take its times from read_envelope(SpoolEntry&).
+  void scan(Stage stage, const std::function<void(const SpoolEntry&)>& visit, bool with_stat = true) const;
 
   // Reads only the envelope (the first few KB of the file). nullopt if the file is gone.
   std::optional<Envelope> read_envelope(Stage stage, const std::string& id) const;
+  // The envelope of a scanned entry; fills its mtime, ctime and size from the open file.
+  std::optional<Envelope> read_envelope(SpoolEntry& entry) const;
   std::optional<LoadedMessage> load(Stage stage, const std::string& id) const;
   // Finds which stage holds id (not tmp/); active/ entries are found by their id too.
   std::optional<SpoolEntry> find(const std::string& id) const;

@@ -39,9 +39,6 @@ JsonObject message_json(const SpoolEntry& entry, const Envelope& envelope);
 // The text block of one message, as spool-ls prints it.
 std::string message_text(const SpoolEntry& entry, const Envelope& envelope);
 
-// The name of an entry's file inside its stage directory ("ID:ORIGIN" in active/).
-std::string entry_file_name(const SpoolEntry& entry);
-
 // True when address matches a filter pattern of Options (case-insensitive).
 bool address_matches(std::string_view address, std::string_view pattern);
 
