@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <vector>
 
+#include "relay/base64.hpp"
 #include "relay/exit_codes.hpp"
 
 namespace relay::dkim {
@@ -20,13 +21,6 @@ std::string_view signing_algorithm(KeyType type) {
 }
 
 std::string_view key_type_name(KeyType type) { return type == KeyType::kRsa ? "rsa" : "ed25519"; }
-
-std::string base64(const unsigned char* data, size_t size) {
-  std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 PrivateKey load_private_key(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -92,7 +86,7 @@ std::string public_key_record(const PrivateKey& key, std::string_view flags) {
   }
   return fmt::format("v=DKIM1; h=sha256; k={}; {}p={}", key_type_name(key.type),
                      flags.empty() ? "" : fmt::format("t={}; ", flags),
-                     base64(der.data(), der.size()));
+                     base64_encode(std::string_view(reinterpret_cast<const char*>(der.data()), der.size())));
 }
 
 }  // namespace relay::dkim

@@ -2,15 +2,11 @@
 
 #include <algorithm>
 
-#include "relay/dkim_key.hpp"
+#include "relay/base64.hpp"
 #include "relay/log.hpp"
 
 namespace relay::smtp {
 namespace {
-
-std::string base64(std::string_view data) {
-  return dkim::base64(reinterpret_cast<const unsigned char*>(data.data()), data.size());
-}
 
 bool ascii(std::string_view text) {
   return std::none_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
@@ -175,14 +171,14 @@ bool Session::authenticate(SessionError& error) {
   const int timeout = options_.timeouts.command;
   Reply reply;
   if (caps_.auth_offers("PLAIN")) {
-    connection_->send("AUTH PLAIN " + base64(std::string(1, '\0') + c.user + '\0' + c.password) + "\r\n", timeout);
+    connection_->send("AUTH PLAIN " + base64_encode(std::string(1, '\0') + c.user + '\0' + c.password) + "\r\n", timeout);
     reply = connection_->read_reply(timeout);
   } else if (caps_.auth_offers("LOGIN")) {
     connection_->send("AUTH LOGIN\r\n", timeout);
     reply = connection_->read_reply(timeout);
     for (const std::string* part : {&c.user, &c.password}) {
       if (reply.code != 334) break;
-      connection_->send(base64(*part) + "\r\n", timeout);
+      connection_->send(base64_encode(*part) + "\r\n", timeout);
       reply = connection_->read_reply(timeout);
     }
   } else {

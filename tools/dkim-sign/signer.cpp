@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 
+#include "relay/base64.hpp"
 #include "relay/exit_codes.hpp"
 
 namespace relay::dkim {
@@ -73,7 +74,7 @@ void sha256_digest(const void* data, size_t size, unsigned char* digest) {
 std::string sha256_base64(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   sha256_digest(data.data(), data.size(), digest);
-  return base64(digest, sizeof digest);
+  return relay::base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 struct MdCtxDeleter {
@@ -116,7 +117,7 @@ std::string sign_header_data(const PrivateKey& key, std::string_view data) {
   std::string signature(size, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, input, input_size) != 1)
     throw Failure(kExitTemporary, "unable to sign message: OpenSSL signing failed with " + key.path);
-  return base64(reinterpret_cast<const unsigned char*>(signature.data()), size);
+  return relay::base64_encode(std::string_view(reinterpret_cast<const char*>(signature.data()), size));
 }
 
 }  // namespace

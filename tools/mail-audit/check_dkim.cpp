@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "checks.hpp"
+#include "relay/base64.hpp"
 
 namespace relay::mail_audit {
 namespace {
@@ -35,20 +36,6 @@ std::optional<std::map<std::string, std::string>> parse_tags(std::string_view te
     if (!tags.emplace(trim(part.substr(0, equals)), trim(part.substr(equals + 1))).second) return std::nullopt;
   }
   return tags;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  std::string clean;
-  for (char c : text)
-    if (!std::isspace(static_cast<unsigned char>(c))) clean += c;
-  if (clean.empty() || clean.size() % 4 != 0) return std::nullopt;
-  std::string out(clean.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(clean.data()),
-                          static_cast<int>(clean.size()));
-  if (n < 0) return std::nullopt;
-  size_t padding = clean.ends_with("==") ? 2 : clean.ends_with('=') ? 1 : 0;
-  out.resize(static_cast<size_t>(n) - padding);
-  return out;
 }
 
 // Bits of an RSA SubjectPublicKeyInfo; 0 when it is not one.
@@ -78,7 +65,7 @@ void check_selector(dns::Resolver& resolver, const std::string& domain, const st
   if ((*tags)["p"].empty())
     return findings.fail(check, "the key is revoked (empty p=)", "sign with a current selector or publish its key");
   std::string type = tags->count("k") ? (*tags)["k"] : "rsa";
-  auto key = base64_decode((*tags)["p"]);
+  auto key = relay::base64_decode((*tags)["p"], true);
   if (!key) return findings.fail(check, "p= is not valid base64", "republish the record dkim-keygen prints");
   std::string flags = tags->count("t") ? (*tags)["t"] : "";
   bool testing = false;

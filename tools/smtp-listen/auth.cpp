@@ -90,23 +90,6 @@ bool AuthFile::verify(std::string_view user, std::string_view password) const {
   return same && found != hashes_.end();
 }
 
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::vector<unsigned char> out(text.size() / 4 * 3 + 1);
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  size_t size = static_cast<size_t>(n);
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '=' && size > 0; --i) --size;
-  return std::string(reinterpret_cast<char*>(out.data()), size);
-}
-
-std::string base64_encode(std::string_view bytes) {
-  std::vector<unsigned char> out((bytes.size() + 2) / 3 * 4 + 1);
-  int n = EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  return std::string(reinterpret_cast<char*>(out.data()), static_cast<size_t>(n));
-}
-
 std::optional<Credentials> parse_sasl_plain(std::string_view decoded) {
   size_t first = decoded.find('\0');
   if (first == std::string_view::npos) return std::nullopt;

@@ -25,8 +25,6 @@ class AuthFile {
   std::unordered_map<std::string, std::string> hashes_;
 };
 
-std::optional<std::string> base64_decode(std::string_view text);
-std::string base64_encode(std::string_view bytes);
 
 struct Credentials {
   std::string user;

@@ -1,4 +1,5 @@
 // AUTH PLAIN and LOGIN (RFC 4954) and STARTTLS (RFC 3207) of a session.
+#include "relay/base64.hpp"
 #include "relay/log.hpp"
 #include "session.hpp"
 
@@ -30,7 +31,7 @@ void Session::on_auth(const std::string& argument) {
   }
   if (mechanism == "LOGIN") {
     mode_ = Mode::kAuthLoginUser;
-    if (initial.empty()) return reply("334 " + base64_encode("Username:"));
+    if (initial.empty()) return reply("334 " + relay::base64_encode("Username:"));
     return on_auth_response(initial);
   }
   error("504 5.5.4 Error: unrecognized authentication mechanism");
@@ -40,7 +41,7 @@ void Session::on_auth_response(std::string_view line) {
   Mode step = mode_;
   mode_ = Mode::kCommand;
   if (line == "*") return error("501 5.0.0 Error: authentication cancelled");
-  auto decoded = base64_decode(line);
+  auto decoded = relay::base64_decode(line);
   if (!decoded) return error("501 5.5.2 Error: cannot decode the response");
   if (step == Mode::kAuthPlain) {
     auto credentials = parse_sasl_plain(*decoded);
@@ -51,7 +52,7 @@ void Session::on_auth_response(std::string_view line) {
     if (decoded->empty()) return error("501 5.5.2 Error: empty user name");
     login_user_ = std::move(*decoded);
     mode_ = Mode::kAuthLoginPassword;
-    return reply("334 " + base64_encode("Password:"));
+    return reply("334 " + relay::base64_encode("Password:"));
   }
   check_credentials({std::exchange(login_user_, {}), std::move(*decoded)});
 }

@@ -38,6 +38,5 @@ PrivateKey load_private_key(const std::string& path);
 std::string public_key_record(const PrivateKey& key, std::string_view flags);
 
 // Base64 without line breaks.
-std::string base64(const unsigned char* data, size_t size);
 
 }  // namespace relay::dkim

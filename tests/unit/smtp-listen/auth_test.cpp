@@ -30,11 +30,7 @@ std::string hash(const char* password, const char* prefix) {
   return crypt_r(password, salt, &data);
 }
 
-TEST(Sasl, PlainAndBase64) {
-  EXPECT_EQ(base64_decode("AGFsaWNlAHNlY3JldA=="), std::string("\0alice\0secret", 13));
-  EXPECT_FALSE(base64_decode("abc"));
-  EXPECT_FALSE(base64_decode("a*c="));
-  EXPECT_EQ(base64_encode("Username:"), "VXNlcm5hbWU6");
+TEST(Sasl, Plain) {
   auto plain = parse_sasl_plain(std::string("\0alice\0secret", 13));
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->user, "alice");
