@@ -1,8 +1,6 @@
 // The rate counters a request touches. A key is "<scope>/<unit>/<window>/<name>": the window is
 // part of it so "100/minute 10000/day" are two counters, the count is not, so raising a limit
 // keeps what was already counted (GCRA reads the stored time against the new interval).
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <map>
 
@@ -17,11 +15,8 @@ namespace {
 // Dotted IPv4 is already canonical (inet_pton refuses other spellings).
 std::string canonical_ip(const std::string& text) {
   if (text.find(':') == std::string::npos) return text;
-  Network net;
-  if (!parse_ip(text, &net)) return text;
-  char buf[INET6_ADDRSTRLEN];
-  if (!::inet_ntop(net.v6 ? AF_INET6 : AF_INET, net.bytes.data(), buf, sizeof buf)) return text;
-  return buf;
+  auto ip = parse_ip(text);
+  return ip ? ip->str() : text;
 }
 
 class Builder {

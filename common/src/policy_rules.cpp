@@ -245,7 +245,7 @@ Rules parse_rules(std::string_view text, std::string_view file_name) {
   Rules rules;
   std::optional<Settings> defaults;
   std::vector<RawSection> users;
-  std::vector<std::pair<Network, RawSection>> networks;
+  std::vector<std::pair<IpNetwork, RawSection>> networks;
   std::unordered_map<std::string, size_t> seen;  // section name -> line
   Settings* current = nullptr;
   bool file_settings_done = false;
@@ -282,25 +282,11 @@ Rules parse_rules(std::string_view text, std::string_view file_name) {
         current = &users.back().settings;
       } else if (inner.starts_with("network ") || inner.starts_with("network\t")) {
         std::string_view cidr = trim(inner.substr(8));
-        Network net;
-        size_t slash = cidr.find('/');
-        if (!parse_ip(cidr.substr(0, slash), &net)) parser.fail("invalid network address \"" + std::string(cidr) + "\"");
-        int max_prefix = net.v6 ? 128 : 32;
-        net.prefix = max_prefix;
-        if (slash != std::string_view::npos) {
-          auto digits = cidr.substr(slash + 1);
-          int prefix = -1;
-          auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-          if (ec != std::errc() || p != digits.data() + digits.size() || prefix < 0 || prefix > max_prefix)
-            parser.fail("invalid prefix length in \"" + std::string(cidr) + "\"");
-          net.prefix = prefix;
-        }
-        // Host bits set is a typo more often than intent: refuse rather than guess.
-        Network masked = net;
-        for (int bit = net.prefix; bit < max_prefix; ++bit) masked.bytes[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
-        if (masked.bytes != net.bytes) parser.fail("host bits set in network \"" + std::string(cidr) + "\"");
+        std::string why;
+        auto net = parse_network(cidr, &why);
+        if (!net) parser.fail(why + " in network \"" + std::string(cidr) + "\"");
         name = "network " + std::string(cidr);
-        networks.push_back({net, RawSection{name, {}}});
+        networks.push_back({*net, RawSection{name, {}}});
         current = &networks.back().second.settings;
       } else {
         parser.fail("unknown section [" + std::string(inner) + "] (want [defaults], [user NAME] or [network CIDR])");
@@ -348,7 +334,7 @@ Rules parse_rules(std::string_view text, std::string_view file_name) {
   }
   for (auto& [net, raw] : networks) rules.networks.push_back({net, merge(raw.name, raw.settings, base)});
   std::stable_sort(rules.networks.begin(), rules.networks.end(),
-                   [](const auto& a, const auto& b) { return a.first.prefix > b.first.prefix; });
+                   [](const auto& a, const auto& b) { return a.first.length > b.first.length; });
   return rules;
 }
 
@@ -381,10 +367,9 @@ const Section& Rules::resolve(std::string_view user, std::string_view client_ip)
     auto it = users.find(std::string(user));
     if (it != users.end()) return it->second;
   }
-  Network address;
-  if (!networks.empty() && !client_ip.empty() && parse_ip(client_ip, &address))
+  if (auto address = networks.empty() ? std::nullopt : parse_ip(client_ip))
     for (const auto& [net, section] : networks)
-      if (net.contains(address)) return section;
+      if (net.contains(*address)) return section;
   return defaults;
 }
 

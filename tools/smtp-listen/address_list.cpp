@@ -2,27 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
 namespace smtp_listen {
-
-std::optional<IpAddress> parse_ip(std::string_view text) {
-  std::string copy(text);
-  IpAddress ip;
-  in_addr v4{};
-  if (inet_pton(AF_INET, copy.c_str(), &v4) == 1) {
-    ip.v4 = true;
-    ip.bytes[10] = ip.bytes[11] = 0xff;
-    std::memcpy(&ip.bytes[12], &v4, 4);
-    return ip;
-  }
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, copy.c_str(), &v6) != 1) return std::nullopt;
-  std::memcpy(ip.bytes.data(), &v6, 16);
-  ip.v4 = IN6_IS_ADDR_V4MAPPED(&v6);
-  return ip;
-}
 
 std::string ip_text(const sockaddr_storage& address) {
   char text[INET6_ADDRSTRLEN] = "";
@@ -45,33 +29,15 @@ int port_of(const sockaddr_storage& address) {
 }
 
 bool CidrList::add(std::string_view cidr) {
-  size_t slash = cidr.find('/');
-  auto ip = parse_ip(cidr.substr(0, slash));
-  if (!ip) return false;
-  int bits = ip->v4 ? 32 : 128;
-  if (slash != std::string_view::npos) {
-    std::string_view number = cidr.substr(slash + 1);
-    auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), bits);
-    if (error != std::errc() || end != number.data() + number.size() || number.empty()) return false;
-    if (bits < 0 || bits > (ip->v4 ? 32 : 128)) return false;
-  }
-  blocks_.push_back({*ip, ip->v4 ? bits + 96 : bits});
+  auto block = relay::parse_network(cidr);
+  if (!block) return false;
+  blocks_.push_back(*block);
   return true;
 }
 
 bool CidrList::contains(std::string_view text) const {
-  auto ip = parse_ip(text);
-  if (!ip) return false;
-  for (const Block& block : blocks_) {
-    int full = block.prefix / 8, rest = block.prefix % 8;
-    if (std::memcmp(ip->bytes.data(), block.network.bytes.data(), static_cast<size_t>(full)) != 0) continue;
-    if (rest) {
-      unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
-      if ((ip->bytes[full] & mask) != (block.network.bytes[full] & mask)) continue;
-    }
-    return true;
-  }
-  return false;
+  auto ip = relay::parse_ip(text);
+  return ip && std::any_of(blocks_.begin(), blocks_.end(), [&](const relay::IpNetwork& b) { return b.contains(*ip); });
 }
 
 std::optional<sockaddr_storage> parse_listen_address(std::string_view spec, socklen_t* length) {

@@ -1,6 +1,6 @@
 #pragma once
 // Client addresses: parsing "ADDR:PORT" listener specs and matching CIDR allow lists (v4, v6;
-// an IPv4-mapped IPv6 client matches IPv4 blocks).
+// an IPv4-mapped IPv6 client matches IPv4 blocks; see relay/ip.hpp).
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -10,14 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "relay/ip.hpp"
+
 namespace smtp_listen {
 
-struct IpAddress {
-  std::array<unsigned char, 16> bytes{};  // IPv4 as ::ffff:a.b.c.d
-  bool v4 = false;
-};
-
-std::optional<IpAddress> parse_ip(std::string_view text);
 // The text of a socket address's IP ("192.0.2.1", "2001:db8::1"; mapped IPv4 shown as IPv4).
 std::string ip_text(const sockaddr_storage& address);
 int port_of(const sockaddr_storage& address);
@@ -30,11 +26,7 @@ class CidrList {
   bool empty() const { return blocks_.empty(); }
 
  private:
-  struct Block {
-    IpAddress network;
-    int prefix;  // in bits of the 128-bit form
-  };
-  std::vector<Block> blocks_;
+  std::vector<relay::IpNetwork> blocks_;
 };
 
 // "127.0.0.1:2525", "[::1]:587", "*:25" (any IPv6 and IPv4), ":25"; nullopt when invalid.

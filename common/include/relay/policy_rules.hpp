@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "relay/ip.hpp"
+
 namespace relay::policy {
 
 // exact domain, "*.domain" (subdomains only) or "*" (anything)
@@ -51,22 +53,12 @@ struct Section {
   }
 };
 
-struct Network {
-  std::array<uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes
-  bool v6 = false;
-  int prefix = 0;
-  bool contains(const Network& address) const;
-};
-
-// "192.0.2.7", "2001:db8::7", "::ffff:192.0.2.7" (as IPv4); false when not an address.
-bool parse_ip(std::string_view text, Network* out);
-
 struct Rules {
   std::string store = "/var/lib/relay-policy";
   bool fail_open = false;
   Section defaults;
   std::unordered_map<std::string, Section> users;
-  std::vector<std::pair<Network, Section>> networks;  // longest prefix first
+  std::vector<std::pair<IpNetwork, Section>> networks;  // longest prefix first
 
   // The section that applies: the user's, else the longest network holding client_ip,
   // else the defaults.
