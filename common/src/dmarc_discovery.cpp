@@ -1,31 +1,12 @@
-// Policy discovery (RFC 7489 6.6.3), the organizational domain (libpsl) and the authorization
-// of reports sent to another domain (RFC 7489 7.1).
-#include <libpsl.h>
-
-#include <cctype>
-
+// Policy discovery (RFC 7489 6.6.3) and the authorization of reports sent to another domain
+// (RFC 7489 7.1).
 #include <fmt/format.h>
 
 #include "relay/dmarc.hpp"
+#include "relay/domain.hpp"
 
 namespace relay::dmarc {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!out.empty() && out.back() == '.') out.pop_back();
-  return out;
-}
-
-// The list installed by Debian's publicsuffix package when it is there, else the one built in.
-const psl_ctx_t* suffix_list() {
-  static const psl_ctx_t* list = [] {
-    const psl_ctx_t* latest = psl_latest(nullptr);
-    return latest ? latest : psl_builtin();
-  }();
-  return list;
-}
 
 // TXT records at name that are DMARC records; status kOk/kNoData/kNxDomain or an error.
 std::pair<dns::Status, std::vector<std::string>> dmarc_records(dns::Resolver& resolver, const std::string& name) {
@@ -38,17 +19,9 @@ std::pair<dns::Status, std::vector<std::string>> dmarc_records(dns::Resolver& re
 
 }  // namespace
 
-std::string organizational_domain(std::string_view domain) {
-  std::string name = lower(domain);
-  const psl_ctx_t* list = suffix_list();
-  if (!list) return name;
-  const char* registrable = psl_registrable_domain(list, name.c_str());
-  return registrable ? std::string(registrable) : name;
-}
-
 Discovery discover(dns::Resolver& resolver, std::string_view from_domain) {
   Discovery discovery;
-  std::string domain = lower(from_domain);
+  std::string domain = normalize_domain(from_domain);
   std::string org = organizational_domain(domain);
   for (bool at_org : {false, true}) {
     if (at_org && org == domain) break;
@@ -88,7 +61,7 @@ Discovery discover(dns::Resolver& resolver, std::string_view from_domain) {
 std::vector<ReportAuthorization> check_report_authorization(dns::Resolver& resolver, std::string_view policy_domain,
                                                             const Record& record) {
   std::vector<ReportAuthorization> results;
-  std::string domain = lower(policy_domain);
+  std::string domain = normalize_domain(policy_domain);
   std::string org = organizational_domain(domain);
   for (const auto* uris : {&record.rua, &record.ruf}) {
     for (const std::string& uri : *uris) {
@@ -97,12 +70,12 @@ std::vector<ReportAuthorization> check_report_authorization(dns::Resolver& resol
       std::string_view address = uri;
       address = address.substr(0, address.rfind('!') == std::string_view::npos ? address.size() : address.rfind('!'));
       size_t at = address.rfind('@');
-      if (lower(address.substr(0, 7)) != "mailto:" || at == std::string_view::npos) {
+      if (normalize_domain(address.substr(0, 7)) != "mailto:" || at == std::string_view::npos) {
         auth.authorized = true;  // only mailto: reports are authorized through DNS
         results.push_back(auth);
         continue;
       }
-      auth.report_domain = lower(address.substr(at + 1));
+      auth.report_domain = normalize_domain(address.substr(at + 1));
       auth.external = organizational_domain(auth.report_domain) != org;
       if (!auth.external) {
         auth.authorized = true;

@@ -5,16 +5,10 @@
 #include <fmt/format.h>
 
 #include "relay/dmarc.hpp"
+#include "relay/domain.hpp"
 
 namespace relay::dmarc {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!out.empty() && out.back() == '.') out.pop_back();
-  return out;
-}
 
 // DMARCbis: a domain "does not exist" when A, AAAA and MX all answer NXDOMAIN.
 bool domain_exists(dns::Resolver& resolver, const std::string& domain) {
@@ -56,7 +50,7 @@ std::string_view to_string(Result result) {
 }
 
 bool aligned(std::string_view identifier_domain, std::string_view from_domain, Alignment mode) {
-  std::string identifier = lower(identifier_domain), from = lower(from_domain);
+  std::string identifier = normalize_domain(identifier_domain), from = normalize_domain(from_domain);
   if (identifier.empty() || from.empty()) return false;
   if (mode == Alignment::kStrict) return identifier == from;
   return organizational_domain(identifier) == organizational_domain(from);
@@ -94,7 +88,7 @@ Evaluation evaluate(dns::Resolver& resolver, const Identifiers& ids, int sample)
   }
   evaluation.policy = record.p;
   if (discovery.from_org_domain) {
-    if (record.np && !domain_exists(resolver, lower(ids.from_domain))) {
+    if (record.np && !domain_exists(resolver, normalize_domain(ids.from_domain))) {
       evaluation.policy = *record.np;
       evaluation.policy_tag = "np";
     } else if (record.sp) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "relay/dmarc.hpp"
+#include "relay/headers.hpp"
 
 namespace relay::dmarc {
 namespace {
@@ -17,14 +18,8 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::optional<Policy> policy_named(std::string_view value) {
-  std::string name = lower(value);
+  std::string name = to_lower(value);
   if (name == "none") return Policy::kNone;
   if (name == "quarantine") return Policy::kQuarantine;
   if (name == "reject") return Policy::kReject;
@@ -44,7 +39,7 @@ bool valid_report_uri(std::string_view uri) {
   }
   size_t colon = uri.find(':');
   if (colon == std::string_view::npos || colon == 0 || !std::isalpha(static_cast<unsigned char>(uri[0]))) return false;
-  if (lower(uri.substr(0, colon)) == "mailto") {
+  if (to_lower(uri.substr(0, colon)) == "mailto") {
     std::string_view address = uri.substr(colon + 1);
     size_t at = address.rfind('@');
     return at != std::string_view::npos && at > 0 && at + 1 < address.size() &&
@@ -115,7 +110,7 @@ std::optional<Record> parse_record(std::string_view text, std::string* error) {
     }
     size_t equals = part.find('=');
     if (equals == std::string_view::npos) return fail(fmt::format("\"{}\" is not tag=value", part));
-    std::string tag = lower(trim(part.substr(0, equals)));
+    std::string tag = to_lower(trim(part.substr(0, equals)));
     std::string_view value = trim(part.substr(equals + 1));
     if (tag.empty() || !std::all_of(tag.begin(), tag.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }))
       return fail(fmt::format("\"{}\" is not a valid tag name", part.substr(0, equals)));
@@ -138,7 +133,7 @@ std::optional<Record> parse_record(std::string_view text, std::string* error) {
       if (!policy) return fail(fmt::format("{}={}: must be none, quarantine or reject", tag, value));
       (tag == "sp" ? record.sp : record.np) = *policy;
     } else if (tag == "adkim" || tag == "aspf") {
-      std::string mode = lower(value);
+      std::string mode = to_lower(value);
       if (mode != "r" && mode != "s") return fail(fmt::format("{}={}: must be r (relaxed) or s (strict)", tag, value));
       (tag == "adkim" ? record.adkim : record.aspf) = mode == "s" ? Alignment::kStrict : Alignment::kRelaxed;
     } else if (tag == "pct") {
@@ -161,7 +156,7 @@ std::optional<Record> parse_record(std::string_view text, std::string* error) {
       }
       record.fo = options;
     } else if (tag == "rf") {
-      if (lower(value) != "afrf") return fail(fmt::format("rf={}: only afrf is defined", value));
+      if (to_lower(value) != "afrf") return fail(fmt::format("rf={}: only afrf is defined", value));
     } else if (tag == "ri") {
       unsigned long interval = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), interval);

@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "relay/address.hpp"
+#include "relay/domain.hpp"
 #include "relay/exit_codes.hpp"
 #include "relay/headers.hpp"
 #include "relay/log.hpp"

@@ -1,7 +1,5 @@
-// Matching of the policy's domains: domain patterns and the organizational domain
-// (RFC 7489 section 3.2) through libpsl. Networks are relay/ip.hpp's.
-#include <libpsl.h>
-
+// Matching of the policy's domain patterns. Networks are relay/ip.hpp's, organizational
+// domains relay/domain.hpp's.
 #include <string>
 
 #include "relay/policy_rules.hpp"
@@ -19,18 +17,6 @@ bool domain_allowed(const std::vector<DomainPattern>& patterns, std::string_view
     }
   }
   return false;
-}
-
-std::string organizational_domain(std::string_view domain) {
-  // The newest of the distribution's list and the built-in one; loaded once, read-only after.
-  static const psl_ctx_t* const psl = [] {
-    const psl_ctx_t* ctx = psl_latest(nullptr);
-    return ctx ? ctx : psl_builtin();
-  }();
-  std::string text(domain);
-  if (psl == nullptr) return text;
-  const char* registrable = psl_registrable_domain(psl, text.c_str());
-  return registrable ? std::string(registrable) : text;
 }
 
 }  // namespace relay::policy

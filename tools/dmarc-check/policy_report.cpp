@@ -4,6 +4,7 @@
 
 #include "relay/audit_options.hpp"
 #include "relay/cli.hpp"
+#include "relay/domain.hpp"
 #include "relay/exit_codes.hpp"
 #include "relay/log.hpp"
 
@@ -75,7 +76,7 @@ int show_domain(dns::TracingResolver& resolver, const std::string& domain, const
   std::string out = trace_text(resolver, output);
   if (output.json) {
     JsonObject object;
-    object.add("domain", domain).add("org_domain", dmarc::organizational_domain(domain));
+    object.add("domain", domain).add("org_domain", relay::organizational_domain(domain));
     object.add("status", status_name(discovery.status)).add("record_domain", discovery.record_domain);
     object.add("record", discovery.text).add("problem", discovery.problem);
     if (discovery.status == dmarc::DiscoveryStatus::kFound) object.add("policy", record_json(discovery.record));
@@ -83,7 +84,7 @@ int show_domain(dns::TracingResolver& resolver, const std::string& domain, const
     out = object.str() + "\n";
   } else {
     out += line("domain", domain);
-    out += line("org-domain", dmarc::organizational_domain(domain));
+    out += line("org-domain", relay::organizational_domain(domain));
     out += line("status", status_name(discovery.status));
     if (!discovery.record_domain.empty()) out += line("found-at", "_dmarc." + discovery.record_domain);
     if (!discovery.text.empty()) out += line("record", discovery.text);

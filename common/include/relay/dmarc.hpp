@@ -30,10 +30,6 @@ bool is_dmarc_record(std::string_view text);
 // Parses a record; on an error returns nullopt and sets *error ("pct=150: ...").
 std::optional<Record> parse_record(std::string_view text, std::string* error);
 
-// The organizational domain (public suffix list + one label), lower case; the domain itself
-// when it is one or the list knows nothing better.
-std::string organizational_domain(std::string_view domain);
-
 enum class DiscoveryStatus { kFound, kNone, kTempError, kPermError };
 
 struct Discovery {

@@ -70,8 +70,4 @@ Rules parse_rules(std::string_view text, std::string_view file_name);
 // Reads and parses a policy file (at most 16 MiB).
 Rules load_rules(const std::string& path);
 
-// The organizational domain of a lower-case domain (libpsl's registrable domain; the domain
-// itself when it is a public suffix or unknown).
-std::string organizational_domain(std::string_view domain);
-
 }  // namespace relay::policy

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "relay/dmarc.hpp"
+#include "relay/domain.hpp"
 #include "table_resolver.hpp"
 
 namespace relay::dmarc {

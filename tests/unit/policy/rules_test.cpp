@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "relay/exit_codes.hpp"
+#include "relay/domain.hpp"
 #include "relay/policy_rules.hpp"
 
 using namespace relay::policy;
@@ -103,9 +104,9 @@ max-recipients = 5
 }
 
 TEST(PolicyRules, OrganizationalDomain) {
-  EXPECT_EQ(organizational_domain("bounce.mail.example.com"), "example.com");
-  EXPECT_EQ(organizational_domain("shop.example.co.uk"), "example.co.uk");
-  EXPECT_EQ(organizational_domain("co.uk"), "co.uk");
+  EXPECT_EQ(relay::organizational_domain("bounce.mail.example.com"), "example.com");
+  EXPECT_EQ(relay::organizational_domain("shop.example.co.uk"), "example.co.uk");
+  EXPECT_EQ(relay::organizational_domain("co.uk"), "co.uk");
 }
 
 }  // namespace
