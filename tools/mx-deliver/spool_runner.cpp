@@ -162,10 +162,10 @@ class SpoolRun {
   void process(relay::Claim& claim, Deliverer& deliverer) {
     relay::Envelope& envelope = claim.envelope();
     const std::string& message = claim.message();
-    std::vector<size_t> todo;
+    std::vector<size_t> undone;
     for (size_t i = 0; i < envelope.recipients.size(); ++i)
-      if (!envelope.recipients[i].done()) todo.push_back(i);
-    std::string report = todo.empty() ? "" : attempt(claim, deliverer, todo);
+      if (!envelope.recipients[i].done()) undone.push_back(i);
+    std::string report = undone.empty() ? "" : attempt(claim, deliverer, undone);
     report_failures(claim, message);
     move_on(claim);
     print(report);
@@ -184,9 +184,9 @@ class SpoolRun {
     }
   }
 
-  // Delivers the recipients in todo and records their outcomes in the envelope; returns
+  // Delivers the recipients in undone and records their outcomes in the envelope; returns
   // their report lines.
-  std::string attempt(relay::Claim& claim, Deliverer& deliverer, const std::vector<size_t>& todo) {
+  std::string attempt(relay::Claim& claim, Deliverer& deliverer, const std::vector<size_t>& undone) {
     relay::Envelope& envelope = claim.envelope();
     relay::smtp::MailRequest mail;
     mail.sender = envelope.sender;
@@ -194,7 +194,7 @@ class SpoolRun {
     mail.envid = envelope.envid;
     mail.smtputf8 = envelope.smtputf8;
     mail.message = claim.message();
-    for (size_t i : todo) {
+    for (size_t i : undone) {
       const auto& r = envelope.recipients[i];
       mail.recipients.push_back({r.address, r.notify, r.orcpt});
     }
@@ -202,8 +202,8 @@ class SpoolRun {
     relay::Timestamp now = clock_.now();
     envelope.defer_reason.clear();
     std::string report;
-    for (size_t k = 0; k < todo.size(); ++k) {
-      relay::Recipient& r = envelope.recipients[todo[k]];
+    for (size_t k = 0; k < undone.size(); ++k) {
+      relay::Recipient& r = envelope.recipients[undone[k]];
       const RecipientOutcome& o = outcomes[k];
       r.state = state_of(o.outcome);
       r.status = o.status;
