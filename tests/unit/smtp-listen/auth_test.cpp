@@ -1,4 +1,4 @@
-// AUTH pieces of smtp-listen: the SASL PLAIN and base64 decoding and the password file.
+// AUTH pieces of smtp-listen: SASL PLAIN and the password file.
 #include <crypt.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "../../../tools/smtp-listen/auth.cpp"
+#include "auth.hpp"
 #include "relay/exit_codes.hpp"
 
 namespace smtp_listen {

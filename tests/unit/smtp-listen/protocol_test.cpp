@@ -1,14 +1,13 @@
-// Unit tests of smtp-listen's protocol pieces. They live in the tool's folder (no other program
-// needs them), so this binary compiles those sources in directly.
+// Unit tests of smtp-listen's protocol pieces, linked from the program's parts library.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "../../../tools/smtp-listen/address_list.cpp"
-#include "../../../tools/smtp-listen/command.cpp"
-#include "../../../tools/smtp-listen/data_reader.cpp"
-#include "../../../tools/smtp-listen/message_builder.cpp"
+#include "address_list.hpp"
+#include "command.hpp"
+#include "data_reader.hpp"
+#include "message_builder.hpp"
 
 namespace smtp_listen {
 namespace {
