@@ -10,6 +10,7 @@
 #   sh scripts/demo.sh --self-test  send one message through it, check it arrived signed, stop
 #
 # State (spool, keys, sink) lives in RELAY_DEMO_DIR (default /var/tmp/relay-demo).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # the README runs it with sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
