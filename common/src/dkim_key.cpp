@@ -13,6 +13,7 @@
 
 #include "relay/base64.hpp"
 #include "relay/exit_codes.hpp"
+#include "relay/secret_file.hpp"
 
 namespace relay::dkim {
 
@@ -23,34 +24,12 @@ std::string_view signing_algorithm(KeyType type) {
 std::string_view key_type_name(KeyType type) { return type == KeyType::kRsa ? "rsa" : "ed25519"; }
 
 PrivateKey load_private_key(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) fail_errno("unable to open private key " + path, errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    fail_errno("unable to stat private key " + path, err);
-  }
-  // Checked on the open file, so a chmod between check and read cannot slip through.
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    ::close(fd);
-    throw Failure(kExitPermission,
-                  fmt::format("unable to load private key {}: readable or writable by group or others (mode {:04o}); "
-                              "chmod 600 it",
-                              path, st.st_mode & 07777));
-  }
-  if (!S_ISREG(st.st_mode) || st.st_size > 65536) {
-    ::close(fd);
-    throw Failure(kExitConfig, fmt::format("unable to load private key {}: not a regular file of at most 64 KiB", path));
-  }
-  FILE* file = ::fdopen(fd, "r");
-  if (!file) {
-    int err = errno;
-    ::close(fd);
-    fail_errno("unable to read private key " + path, err);
-  }
-  EVP_PKEY* raw = PEM_read_PrivateKey(file, nullptr, nullptr, nullptr);
-  std::fclose(file);
+  std::string pem = read_secret_file(path, "private key", 65536);
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (!bio) throw Failure(kExitTemporary, "unable to load private key " + path + ": out of memory");
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  OPENSSL_cleanse(pem.data(), pem.size());
   if (!raw) throw Failure(kExitConfig, fmt::format("unable to load private key {}: not a PEM private key", path));
   PrivateKey key{PkeyPtr(raw, PkeyDeleter{}), KeyType::kRsa, 0, path};
   switch (EVP_PKEY_get_base_id(raw)) {

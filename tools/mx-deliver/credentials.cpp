@@ -8,6 +8,7 @@
 
 #include "relay/exit_codes.hpp"
 #include "relay/headers.hpp"
+#include "relay/secret_file.hpp"
 
 namespace mxdeliver {
 namespace {
@@ -18,29 +19,7 @@ constexpr size_t kMaxLine = 4096;
 }  // namespace
 
 std::map<std::string, relay::smtp::Credentials> read_credentials(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) relay::fail_errno("unable to open the credentials file " + path, errno);
-  struct stat st{};
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    relay::fail_errno("unable to stat the credentials file " + path, err);
-  }
-  if ((st.st_mode & 0044) != 0) {
-    ::close(fd);
-    throw relay::Failure(relay::kExitPermission,
-                         "unable to use the credentials file " + path + ": readable by group or others (chmod 600)");
-  }
-  if (!S_ISREG(st.st_mode) || st.st_size > kMaxFile) {
-    ::close(fd);
-    throw relay::Failure(relay::kExitConfig, "unable to use the credentials file " + path + ": not a small regular file");
-  }
-  std::string text(static_cast<size_t>(st.st_size), '\0');
-  ssize_t n = ::read(fd, text.data(), text.size());
-  int err = errno;
-  ::close(fd);
-  if (n < 0) relay::fail_errno("unable to read the credentials file " + path, err);
-  text.resize(static_cast<size_t>(n));
+  std::string text = relay::read_secret_file(path, "credentials file", kMaxFile);
 
   std::map<std::string, relay::smtp::Credentials> result;
   size_t line_no = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "relay/exit_codes.hpp"
+#include "relay/secret_file.hpp"
 
 namespace smtp_listen {
 namespace {
@@ -20,41 +21,10 @@ namespace {
 constexpr const char* kDecoyHash =
     "$6$decoysaltdecoys$Nh0aRj8XrS5K3LsUq1CzPp4bXc6JvQm7T2dWf9yGkE0oHiL5uVaZbYnM8sDtRxFwJeKg1lOqC3B7N4P6A2Ic/.";
 
-std::string read_secret_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) relay::fail_errno("unable to open auth file " + path, errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    relay::fail_errno("unable to stat auth file " + path, err);
-  }
-  if (st.st_mode & 077) {
-    ::close(fd);
-    throw relay::Failure(relay::kExitPermission,
-                         "unable to use auth file " + path + ": group or others may access it (chmod 600)");
-  }
-  std::string text;
-  char buffer[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      relay::fail_errno("unable to read auth file " + path, err);
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
-
 }  // namespace
 
 std::shared_ptr<const AuthFile> AuthFile::load(const std::string& path) {
-  std::string text = read_secret_file(path);
+  std::string text = relay::read_secret_file(path, "auth file");
   auto file = std::make_shared<AuthFile>();
   size_t start = 0;
   int number = 0;

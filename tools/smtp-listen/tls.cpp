@@ -1,6 +1,7 @@
 #include "tls.hpp"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstring>
 
 #include "relay/exit_codes.hpp"
+#include "relay/secret_file.hpp"
 
 namespace smtp_listen {
 namespace {
@@ -35,11 +37,12 @@ TlsContext::TlsContext(const TlsSettings& settings) : ctx_(SSL_CTX_new(TLS_serve
     SSL_CTX_free(ctx_);
     throw relay::Failure(relay::kExitConfig, text);
   };
-  struct stat st {};
-  if (::stat(settings.key_file.c_str(), &st) == 0 && (st.st_mode & 077)) {
+  std::string key_pem;
+  try {
+    key_pem = relay::read_secret_file(settings.key_file, "TLS key", 1 << 16);
+  } catch (...) {
     SSL_CTX_free(ctx_);
-    throw relay::Failure(relay::kExitPermission,
-                         "unable to use TLS key " + settings.key_file + ": group or others may access it (chmod 600)");
+    throw;
   }
   int version = 0;
   try {
@@ -59,8 +62,13 @@ TlsContext::TlsContext(const TlsSettings& settings) : ctx_(SSL_CTX_new(TLS_serve
     fail("unable to set TLS 1.3 ciphersuites '" + settings.ciphersuites + "'");
   if (SSL_CTX_use_certificate_chain_file(ctx_, settings.cert_file.c_str()) != 1)
     fail("unable to load TLS certificate " + settings.cert_file);
-  if (SSL_CTX_use_PrivateKey_file(ctx_, settings.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-    fail("unable to load TLS key " + settings.key_file);
+  BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  OPENSSL_cleanse(key_pem.data(), key_pem.size());
+  bool used = key != nullptr && SSL_CTX_use_PrivateKey(ctx_, key) == 1;
+  EVP_PKEY_free(key);
+  if (!used) fail("unable to load TLS key " + settings.key_file);
   if (SSL_CTX_check_private_key(ctx_) != 1) fail("unable to use TLS key " + settings.key_file + " with its certificate");
 }
 
