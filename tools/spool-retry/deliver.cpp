@@ -13,6 +13,7 @@
 
 #include "relay/exit_codes.hpp"
 #include "relay/log.hpp"
+#include "relay/spawn.hpp"
 
 extern char** environ;
 
@@ -26,26 +27,15 @@ int run_mx_deliver(const Options& options, std::optional<int64_t> fixed_now) {
   argv.push_back(nullptr);
   if (fixed_now) ::setenv("RELAY_NOW", ("@" + std::to_string(*fixed_now)).c_str(), 1);
 
-  // The child starts with no signal blocked and default dispositions (--loop blocks SIGTERM
-  // for its own use; the harness ignores SIGPIPE), so it can be stopped like any process.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) sigaddset(&defaults, s);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  relay::DefaultSignalsSpawnAttr attr;
   // mx-deliver's per-recipient report goes to our stderr, as a log: our stdout carries only
   // spool-retry's own results (text or JSON lines) for the scripts that read them.
   posix_spawn_file_actions_t files;
   posix_spawn_file_actions_init(&files);
   posix_spawn_file_actions_adddup2(&files, STDERR_FILENO, STDOUT_FILENO);
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, options.mx_deliver.c_str(), &files, &attr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, options.mx_deliver.c_str(), &files, attr.get(), argv.data(), environ);
   posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     relay::log::warning("unable to run " + options.mx_deliver + ": " + std::strerror(rc));
     return relay::kExitTemporary;

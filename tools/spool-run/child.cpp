@@ -13,6 +13,7 @@
 
 #include "relay/exit_codes.hpp"
 #include "relay/log.hpp"
+#include "relay/spawn.hpp"
 
 namespace relay::spoolrun {
 namespace {
@@ -47,25 +48,15 @@ Child::Child(const std::vector<std::string>& argv, const std::vector<std::string
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   if (capture_stderr) posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  // The filter starts with default signal handling (we ignore SIGPIPE; it should not).
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults, empty;
-  sigemptyset(&empty);
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  relay::DefaultSignalsSpawnAttr attr;
 
   std::vector<char*> args, envp;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  int rc = posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), envp.data());
+  int rc = posix_spawnp(&pid_, args[0], &actions, attr.get(), args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
   if (capture_stderr) ::close(err_pipe[1]);
