@@ -557,7 +557,7 @@ void Spool::Writer::write(std::string_view chunk) {
   if (buffer_.size() >= kWriterBuffer) flush_buffer();
 }
 
-void Spool::Writer::commit(Stage stage) {
+void Spool::Writer::complete() {
   if (fd_ < 0) throw Failure(kExitTemporary, "unable to commit message " + id_ + ": the writer was closed");
   flush_buffer();
   char digits[kSizeWidth + 1];
@@ -567,6 +567,17 @@ void Spool::Writer::commit(Stage stage) {
     abort();
     fail_io("unable to write " + spool_->path(Stage::kTmp, id_), err);
   }
+}
+
+int Spool::Writer::detach() {
+  complete();
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+void Spool::Writer::commit(Stage stage) {
+  complete();
   try {
     spool_->publish(id_, stage, id_, 0, fd_, true);
   } catch (...) {

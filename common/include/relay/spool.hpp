@@ -153,10 +153,15 @@ class Spool {
     const std::string& id() const { return id_; }
     // fsync, rename into the stage, fsync the stage: after this the message is safe.
     void commit(Stage stage);
+    // For a caller that makes the message durable by other means (smtp-listen's intake
+    // journal): completes tmp/ID, neither synced nor renamed, and hands over its open, locked
+    // descriptor. The caller owns the file from here on.
+    int detach();
     void abort();
 
    private:
     void flush_buffer();
+    void complete();  // the buffered bytes and the size written
     Spool* spool_;
     std::string id_;
     int fd_ = -1;
