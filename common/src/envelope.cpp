@@ -81,6 +81,16 @@ void read_field(Envelope& e, std::string_view name, std::string_view value) {
   else e.extra.emplace_back(name, value);
 }
 
+// How many recipients the envelope text lists: their vector is then allocated once.
+size_t count_recipients(std::string_view text) {
+  constexpr std::string_view kRecipientLine = "\nrcpt=";
+  size_t count = 0;
+  for (size_t pos = text.find(kRecipientLine); pos != std::string_view::npos;
+       pos = text.find(kRecipientLine, pos + kRecipientLine.size()))
+    ++count;
+  return count;
+}
+
 }  // namespace
 
 std::string_view to_string(RecipientState state) {
@@ -159,6 +169,7 @@ std::string serialize(const Envelope& e) {
 
 Envelope parse_envelope(std::string_view text) {
   Envelope e;
+  e.recipients.reserve(count_recipients(text));
   bool versioned = false;
   Recipient* current = nullptr;
   while (!text.empty()) {

@@ -1,6 +1,7 @@
 #include "relay/spool_tools_listing.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -28,21 +29,33 @@ bool envelope_matches(const Envelope& envelope, const Options& options) {
   return true;
 }
 
-// The text of one entry when it is still there and matches, else empty.
-std::string entry_output(const Spool& spool, SpoolEntry entry, const Options& options, Summary& summary) {
-  std::optional<Envelope> envelope;
+// The envelope of a listed entry; nullopt when it is gone or unreadable (counted and warned).
+std::optional<Envelope> read_listed(const Spool& spool, SpoolEntry& entry, Summary& summary) {
   try {
-    envelope = spool.read_envelope(entry);
+    return spool.read_envelope(entry);
   } catch (const Failure& e) {
     ++summary.unreadable;
     log::warning(e.what());
-    return {};
+    return std::nullopt;
   }
-  if (!envelope || !envelope_matches(*envelope, options)) return {};
+}
+
+// Appends the listing of one entry to out when it is still there and matches.
+void append_entry(std::string& out, const Spool& spool, SpoolEntry& entry, const Options& options, Summary& summary) {
+  std::optional<Envelope> envelope = read_listed(spool, entry, summary);
+  if (!envelope || !envelope_matches(*envelope, options)) return;
   ++summary.messages;
   summary.bytes += static_cast<uint64_t>(entry.size);
-  return options.json ? message_json(entry, *envelope).str() + "\n" : message_text(entry, *envelope);
+  if (options.json) {
+    append_message_json(out, entry, *envelope);
+    out += '\n';
+  } else {
+    append_message_text(out, entry, *envelope);
+  }
 }
+
+// Output is gathered in a buffer of this size per thread and written in one piece.
+constexpr size_t kFlushAt = 1 << 16;
 
 void write_out(std::FILE* out, std::string_view text) {
   if (std::fwrite(text.data(), 1, text.size(), out) != text.size()) fail_errno("unable to write the listing", errno);
@@ -78,7 +91,6 @@ class ParallelLister {
  private:
   static constexpr size_t kBatch = 128;      // entries handed over at once: fewer lock round trips
   static constexpr size_t kQueueLimit = 32;  // batches waiting: bounds memory
-  static constexpr size_t kFlushAt = 1 << 16;
 
   void hand_over() {
     if (batch_.empty()) return;
@@ -92,6 +104,7 @@ class ParallelLister {
   void work() {
     Summary summary;
     std::string buffer;
+    buffer.reserve(kFlushAt * 2);
     try {
       for (;;) {
         std::vector<SpoolEntry> batch;
@@ -103,8 +116,8 @@ class ParallelLister {
           queue_.pop_front();
         }
         space_.notify_one();
-        for (const auto& entry : batch) {
-          buffer += entry_output(spool_, entry, options_, summary);
+        for (auto& entry : batch) {
+          append_entry(buffer, spool_, entry, options_, summary);
           if (buffer.size() >= kFlushAt) flush(buffer);
         }
       }
@@ -139,6 +152,34 @@ class ParallelLister {
   Summary total_;
   std::vector<std::thread> threads_;
 };
+
+// The fields of one message, written into an object that the caller opened.
+void write_message_fields(JsonWriter& json, const SpoolEntry& entry, const Envelope& envelope) {
+  json.field("id", entry.id)
+      .field("stage", to_string(entry.stage))
+      .field("origin", entry.stage == Stage::kActive ? to_string(entry.origin) : std::string_view())
+      .field("size", static_cast<int64_t>(entry.size))
+      .field("arrival", envelope.arrival)
+      .field("sender", envelope.sender)
+      .field("attempts", envelope.attempts)
+      .field("next_attempt", entry.stage == Stage::kDeferred ? entry.mtime : int64_t{0})
+      .field("defer_reason", envelope.defer_reason)
+      .field("hold_reason", envelope.hold_reason)
+      .field("auth_user", envelope.auth_user)
+      .field("client_address", envelope.client_address)
+      .begin_array("recipients");
+  for (const auto& r : envelope.recipients) {
+    json.begin_object()
+        .field("address", r.address)
+        .field("state", to_string(r.state))
+        .field("status", r.status)
+        .field("response", r.response)
+        .field("remote", r.remote)
+        .field("updated", r.updated)
+        .end_object();
+  }
+  json.end_array();
+}
 
 void append_padded(std::string& out, std::string_view text, size_t width) {
   out += text;
@@ -175,59 +216,74 @@ std::vector<Stage> parse_stages(std::string_view text) {
 }
 
 JsonObject message_json(const SpoolEntry& entry, const Envelope& envelope) {
-  JsonArray recipients;
-  for (const auto& r : envelope.recipients) {
-    JsonObject o;
-    o.add("address", r.address).add("state", to_string(r.state)).add("status", r.status)
-        .add("response", r.response).add("remote", r.remote).add("updated", r.updated);
-    recipients.push(o);
-  }
-  JsonObject o;
-  o.add("id", entry.id)
-      .add("stage", to_string(entry.stage))
-      .add("origin", entry.stage == Stage::kActive ? to_string(entry.origin) : std::string_view())
-      .add("size", static_cast<int64_t>(entry.size))
-      .add("arrival", envelope.arrival)
-      .add("sender", envelope.sender)
-      .add("attempts", envelope.attempts)
-      .add("next_attempt", entry.stage == Stage::kDeferred ? entry.mtime : int64_t{0})
-      .add("defer_reason", envelope.defer_reason)
-      .add("hold_reason", envelope.hold_reason)
-      .add("auth_user", envelope.auth_user)
-      .add("client_address", envelope.client_address)
-      .add("recipients", recipients);
-  return o;
+  JsonObject object;
+  JsonWriter fields = object.fields();
+  write_message_fields(fields, entry, envelope);
+  return object;
 }
 
-std::string message_text(const SpoolEntry& entry, const Envelope& envelope) {
-  std::string out;
-  out.reserve(160 + envelope.recipients.size() * 64);
+void append_message_json(std::string& out, const SpoolEntry& entry, const Envelope& envelope) {
+  JsonWriter json(out);
+  json.begin_object();
+  write_message_fields(json, entry, envelope);
+  json.end_object();
+}
+
+void append_message_text(std::string& out, const SpoolEntry& entry, const Envelope& envelope) {
   append_padded(out, entry.id, 40);
   out += ' ';
-  std::string stage(to_string(entry.stage));
-  if (entry.stage == Stage::kActive) stage += "<" + std::string(to_string(entry.origin));
-  append_padded(out, stage, 9);
+  size_t stage_start = out.size();
+  out += to_string(entry.stage);
+  if (entry.stage == Stage::kActive) {
+    out += '<';
+    out += to_string(entry.origin);
+  }
+  if (out.size() - stage_start < 9) out.append(9 - (out.size() - stage_start), ' ');
   char size[24];
-  std::snprintf(size, sizeof size, " %9lld ", static_cast<long long>(entry.size));
-  out += size;
+  size_t digits = static_cast<size_t>(std::to_chars(size, size + sizeof size, entry.size).ptr - size);
+  out += ' ';
+  if (digits < 9) out.append(9 - digits, ' ');
+  out.append(size, digits);
+  out += ' ';
   out += iso_time(envelope.arrival);
   out += "  <";
   out += envelope.sender;
   out += ">\n";
   if (entry.stage == Stage::kDeferred) {
-    out += "    next attempt " + iso_time(entry.mtime) + ", " + std::to_string(envelope.attempts) + " attempts";
-    if (!envelope.defer_reason.empty()) out += " (" + envelope.defer_reason + ")";
+    out += "    next attempt ";
+    out += iso_time(entry.mtime);
+    out += ", ";
+    out += std::to_string(envelope.attempts);
+    out += " attempts";
+    if (!envelope.defer_reason.empty()) {
+      out += " (";
+      out += envelope.defer_reason;
+      out += ')';
+    }
     out += '\n';
   }
-  if (!envelope.hold_reason.empty() && entry.stage == Stage::kHold) out += "    held: " + envelope.hold_reason + "\n";
+  if (!envelope.hold_reason.empty() && entry.stage == Stage::kHold) {
+    out += "    held: ";
+    out += envelope.hold_reason;
+    out += '\n';
+  }
   for (const auto& r : envelope.recipients) {
-    out += "    <" + r.address + "> " + std::string(to_string(r.state));
-    if (!r.status.empty()) out += " " + r.status;
-    if (!r.response.empty()) out += " (" + r.response + ")";
+    out += "    <";
+    out += r.address;
+    out += "> ";
+    out += to_string(r.state);
+    if (!r.status.empty()) {
+      out += ' ';
+      out += r.status;
+    }
+    if (!r.response.empty()) {
+      out += " (";
+      out += r.response;
+      out += ')';
+    }
     out += '\n';
   }
   out += '\n';
-  return out;
 }
 
 Summary list_queue(const Spool& spool, const Options& options, std::FILE* out) {
@@ -236,14 +292,30 @@ Summary list_queue(const Spool& spool, const Options& options, std::FILE* out) {
   if (stages.empty()) stages.assign(std::begin(kQueueStages), std::end(kQueueStages));
   unsigned workers = std::min(4u, std::thread::hardware_concurrency());
   if (options.sort || workers < 2) {
-    for (Stage stage : stages) {
-      auto each = [&](const SpoolEntry& entry) { write_out(out, entry_output(spool, entry, options, summary)); };
-      if (options.sort) {
-        for (const auto& entry : spool.list(stage)) each(entry);
-      } else {
-        spool.scan(stage, each, false);
+    std::string buffer;
+    auto each = [&](SpoolEntry& entry) {
+      append_entry(buffer, spool, entry, options, summary);
+      if (buffer.size() >= kFlushAt) {
+        write_out(out, buffer);
+        buffer.clear();
       }
+    };
+    try {
+      for (Stage stage : stages) {
+        if (options.sort) {
+          for (auto& entry : spool.list(stage)) each(entry);
+        } else {
+          spool.scan(stage, [&](const SpoolEntry& listed) {
+            SpoolEntry entry = listed;
+            each(entry);
+          }, false);
+        }
+      }
+    } catch (...) {
+      write_out(out, buffer);  // what was listed before the failure
+      throw;
     }
+    write_out(out, buffer);
   } else {
     ParallelLister lister(spool, options, out, workers);
     try {

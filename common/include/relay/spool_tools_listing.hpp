@@ -34,10 +34,12 @@ struct Summary {
 // Writes the listing to out (text for people, or JSON lines) and returns the totals.
 Summary list_queue(const Spool& spool, const Options& options, std::FILE* out);
 
-// The JSON object of one message (the fields spool-ls --json documents).
+// The JSON object of one message (the fields spool-ls --json documents), for adding more.
 JsonObject message_json(const SpoolEntry& entry, const Envelope& envelope);
-// The text block of one message, as spool-ls prints it.
-std::string message_text(const SpoolEntry& entry, const Envelope& envelope);
+// The same object appended to out (no newline): for a listing, without an object per message.
+void append_message_json(std::string& out, const SpoolEntry& entry, const Envelope& envelope);
+// Appends the text block of one message, as spool-ls prints it.
+void append_message_text(std::string& out, const SpoolEntry& entry, const Envelope& envelope);
 
 // True when address matches a filter pattern of Options (case-insensitive).
 bool address_matches(std::string_view address, std::string_view pattern);
