@@ -24,12 +24,19 @@ struct TextRule {
   Phrases phrases;
 };
 
-const std::array<TextRule, 10>& text_rules() {
-  static const std::array<TextRule, 10> rules{{
+const std::array<TextRule, 11>& text_rules() {
+  static const std::array<TextRule, 11> rules{{
+      // A refusal of the sender (its domain not found, its address unverifiable) says nothing
+      // about the recipient, whatever words about unknown domains or users follow.
+      {Reason::kPolicy,
+       {"sender address rejected", "sender verify failed", "sender verification failed", "verification failed for <",
+        "sender domain not found", "sender domain must exist"}},
       {Reason::kExpired,
        {"delivery time expired", "message expired", "too long in queue", "in the queue too long",
         "retry timeout exceeded", "retry time not reached for any host after a long failure period",
-        "could not be delivered within", "message has been in the queue", "queue lifetime", "expired after"}},
+        "could not be delivered within", "message has been in the queue", "queue lifetime", "expired after",
+        // A host that never answers is a transient cause (X.4.1) that can only end in expiry.
+        "connection timed out", "connection refused", "no answer from host"}},
       {Reason::kTlsSecurity,
        {"starttls", "tls is required", "tls required", "tls handshake", "tls negotiation", "tls connection",
         "certificate verif", "certificate has expired", "x509", "mta-sts", "tlsa", "dane ", "encryption required",
@@ -59,19 +66,21 @@ const std::array<TextRule, 10>& text_rules() {
         "null mx", "unrouteable address", "unrouteable mail domain", "no mx", "unknown host", "domain name not found", "dns lookup",
         "domain has no", "all relevant mx records point to non-existent hosts", "no valid mx", "bad destination system"}},
       {Reason::kRateLimited,
-       {"rate limit", "ratelimit", "too many", "throttl", "exceeded the rate", "unusual rate", "rate of",
-        "temporarily deferred", "unexpected volume", "rate exceeded", "sending rate",
+       {"rate limit", "ratelimit", "too many messages", "too many mails", "too many emails", "too many connections",
+        "too many concurrent", "too many sessions", "throttl", "exceeded the rate", "unusual rate", "rate of",
+        "rate exceeded", "sending rate",
         "connection limit", "too fast"}},
       {Reason::kSpamBlocked,
        {"spam", "blocked", "blacklist", "blocklist", "block list", "black list", "rbl", "spamhaus", "spamcop",
         "barracuda", "reputation", "junk", "bulk mail", "unsolicited", "content rejected", "message rejected",
         "listed at", "listed in", "listed on", "is listed", "dnsbl", "sorbs", "virus", "malware", "phish",
-        "suspicious", "poor reputation"}},
+        "suspicious", "poor reputation",
+        // Yahoo's TSS04/TSS05 deferrals ("unexpected volume or user complaints") are about reputation.
+        "user complaints", "banned sending ip", "infected"}},
       {Reason::kPolicy,
        {"policy", "not authorized", "not authorised", "relay access denied", "relaying denied", "relay not permitted",
         "not permitted", "dmarc", "spf", "dkim", "authentication", "unauthenticated", "access denied", "greylist",
-        "graylist", "prohibited", "refused", "administrative prohibition", "denied", "not allowed",
-        "sender address rejected", "restricted"}},
+        "graylist", "prohibited", "refused", "administrative prohibition", "denied", "not allowed", "restricted", "cannot find your hostname", "reverse dns", "ptr record"}},
       {Reason::kMailerError,
        {"mailer error", "command died", "command output", "mail loop", "loops back to myself", "routing loop",
         "hop count exceeded", "too many hops", "local delivery failed", "mail system configuration",
@@ -85,6 +94,9 @@ std::optional<Reason> reason_of_status(std::string_view status, std::string_view
   if (status.size() < 5) return std::nullopt;
   std::string_view detail = status.substr(2);  // "1.1" of "5.1.1"
   if (detail == "1.1" || detail == "1.6" || detail == "1.3") return Reason::kUserUnknown;
+  if (detail == "1.7" || detail == "1.8") return Reason::kPolicy;  // the sender's address, not the recipient's
+  // Exchange Online's directory-based edge blocking: the recipient is not in the directory.
+  if (detail == "4.1" && contains_any(lower, {"recipient address rejected: access denied"})) return Reason::kUserUnknown;
   if (detail == "1.10") return contains_any(lower, {"null mx"}) ? Reason::kHostUnknown : Reason::kUserUnknown;
   if (detail == "1.2") return Reason::kHostUnknown;
   if (detail == "2.2") return Reason::kMailboxFull;

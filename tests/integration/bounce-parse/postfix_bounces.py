@@ -12,18 +12,23 @@ HERE = pathlib.Path(__file__).resolve().parent
 SENDER = "sender@example.test"
 
 
-def start(procs, directory):
-    """Starts reject_mx.py and Postfix; returns (config_dir, smtpd_port, maildir)."""
+def start(procs, directory, transports=None):
+    """Starts reject_mx.py and Postfix; returns (config_dir, smtpd_port, maildir).
+    transports: {domain: nexthop} routed elsewhere ("{smtpd}" in a nexthop is Postfix's own port)."""
     directory = pathlib.Path(directory)
     mx_port = relaytest.free_port()
     mx = procs.start([relaytest.PY, str(HERE / "reject_mx.py"), str(mx_port)], stdout=subprocess.PIPE, text=True)
     assert mx.stdout.readline().strip() == "READY"
     smtpd_port = relaytest.free_port()
+    main_cf = {"default_transport": "smtp", "relay_transport": "smtp", "relayhost": f"[127.0.0.1]:{mx_port}",
+               "smtp_dns_support_level": "disabled", "maximal_queue_lifetime": "0",
+               "bounce_queue_lifetime": "0", "smtp_tls_security_level": "none"}
+    if transports:
+        routes = ", ".join(f"{domain}=smtp:{nexthop.format(smtpd=smtpd_port)}" for domain, nexthop in transports.items())
+        main_cf["transport_maps"] = f"inline:{{{routes}}}"
     config = relaytest.start_postfix(
         directory / "pf",
-        main_cf={"default_transport": "smtp", "relay_transport": "smtp", "relayhost": f"[127.0.0.1]:{mx_port}",
-                 "smtp_dns_support_level": "disabled", "maximal_queue_lifetime": "0",
-                 "bounce_queue_lifetime": "0", "smtp_tls_security_level": "none"},
+        main_cf=main_cf,
         listeners=[f"127.0.0.1:{smtpd_port} inet n - n - - smtpd"])
     relaytest.wait_listening("127.0.0.1", smtpd_port)
     return config, smtpd_port, directory / "pf" / "mail" / "catchall"

@@ -76,7 +76,7 @@ def test_table_for_people_is_aligned():
 
 def test_suppress_prints_hard_failures_and_complaints_only():
     samples = [CORPUS / n for n in ("rfc3464-several-recipients.eml", "arf-abuse.eml", "auto-reply-vacation.eml",
-                                    "postfix-spam-blocked.eml", "yahoo-dsn-rate-limited.eml")]
+                                    "postfix-spam-blocked.eml", "yahoo-dsn-deferred-complaints.eml")]
     result = bounce_parse("--suppress", *map(str, samples))
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.decode().splitlines()]

@@ -16,6 +16,9 @@ TEST(Classify, StatusCodesSettleTheReason) {
   EXPECT_EQ(classify("5.7.26", "unauthenticated"), Reason::kPolicy);
   EXPECT_EQ(classify("5.7.10", ""), Reason::kTlsSecurity);
   EXPECT_EQ(classify("5.4.6", "routing loop"), Reason::kMailerError);
+  EXPECT_EQ(classify("4.1.8", "<a@b.example>: Sender address rejected: Domain not found"), Reason::kPolicy);
+  EXPECT_EQ(classify("5.4.1", "Recipient address rejected: Access denied. AS(201806281)"), Reason::kUserUnknown);
+  EXPECT_EQ(classify("5.7.1", "<a@b.example>: Recipient address rejected: Access denied"), Reason::kPolicy);
 }
 
 TEST(Classify, TextDecidesWhenTheCodeIsGeneric) {
@@ -23,12 +26,22 @@ TEST(Classify, TextDecidesWhenTheCodeIsGeneric) {
   EXPECT_EQ(classify("", "Host or domain name not found"), Reason::kHostUnknown);
   EXPECT_EQ(classify("5.7.1", "blocked using zen.spamhaus.org"), Reason::kSpamBlocked);
   EXPECT_EQ(classify("5.7.1", "Relay access denied"), Reason::kPolicy);
+  EXPECT_EQ(classify("5.0.0", "Verification failed for <a@b.example> Unrouteable address Sender verify failed"),
+            Reason::kPolicy);
   EXPECT_EQ(classify("5.7.1", "nothing specific"), Reason::kPolicy);
-  EXPECT_EQ(classify("4.7.0", "temporarily deferred due to unexpected volume"), Reason::kRateLimited);
+  EXPECT_EQ(classify("4.7.0", "[TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user "
+                             "complaints"), Reason::kSpamBlocked);
+  EXPECT_EQ(classify("4.7.0", "Too many messages, slow down"), Reason::kRateLimited);
   EXPECT_EQ(classify("5.7.0", "Must issue a STARTTLS command first"), Reason::kTlsSecurity);
   EXPECT_EQ(classify("", "Command died with status 1"), Reason::kMailerError);
   EXPECT_EQ(classify("", "this message has been in the queue too long"), Reason::kExpired);
-  EXPECT_EQ(classify("4.4.1", "Connection timed out"), Reason::kOther);
+  EXPECT_EQ(classify("4.4.1", "Connection timed out"), Reason::kExpired);
+  EXPECT_EQ(classify("", "Deferred: Connection timed out with mx.down.example."), Reason::kExpired);
+  EXPECT_EQ(classify("4.4.1", "connect to mx.example[192.0.2.1]:25: Connection refused"), Reason::kExpired);
+  EXPECT_EQ(classify("5.4.0", "Error: too many hops"), Reason::kMailerError);
+  EXPECT_EQ(classify("5.7.606", "Access denied, banned sending IP [192.0.2.1]"), Reason::kSpamBlocked);
+  EXPECT_EQ(classify("5.7.0", "Reject, id=04213-07 - INFECTED: Eicar-Signature"), Reason::kSpamBlocked);
+  EXPECT_EQ(classify("4.7.1", "Client host rejected: cannot find your hostname, [192.0.2.1]"), Reason::kPolicy);
 }
 
 TEST(Classify, HardOnlyForPermanentAddressFailuresAndComplaints) {
