@@ -23,16 +23,18 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "integration" / "bounce-parse" / "corpus"
 
 SISIMAI = r'''
-use strict; use Sisimai;
+use strict; use Sisimai; use Sisimai::Reason::Blocked;
 my $v = Sisimai->make($ARGV[0], vacation => 1) || [];
 for my $e (@$v) {
     my $d = $e->damn;
     my ($reason, $text) = ($d->{reason} // "", lc($d->{diagnosticcode} // ""));
     # Three of sisimai's reasons cover two of bounce-parse's; its own phrases tell which (docs/bounce-parse.md).
+    # Its "blocked" without its blocking phrases comes from its status table alone (X.7.1, X.7.2, X.7.25).
     $reason = "securityerror-tls" if $reason eq "securityerror" && $text =~ /tls required but not supported/;
     $reason = "networkerror-loop" if $reason eq "networkerror"
         && $text =~ /hop count exceeded|forwarding loop|message looping|routing loop|too many hops/;
     $reason = "requireptr" if $reason eq "blocked" && $text =~ /cannot find your hostname|ptr record|reverse dns/;
+    $reason = "blocked-by-status" if $reason eq "blocked" && !Sisimai::Reason::Blocked->match($text);
     print join("\t", map { defined $_ ? $_ : "" } $d->{origin}, $d->{recipient}, $d->{deliverystatus}, $reason), "\n";
 }
 '''
@@ -45,7 +47,7 @@ REASONS = {
     "spamdetected": "spam-blocked", "badreputation": "spam-blocked", "virusdetected": "spam-blocked",
     "policyviolation": "policy", "rejected": "policy", "norelaying": "policy", "authfailure": "policy",
     "requireptr": "policy", "notcompliantrfc": "policy", "contenterror": "policy", "securityerror": "policy",
-    "securityerror-tls": "tls-security", "networkerror-loop": "mailer-error",
+    "securityerror-tls": "tls-security", "networkerror-loop": "mailer-error", "blocked-by-status": "policy",
     "expired": "expired", "mailererror": "mailer-error", "toomanyconn": "rate-limited", "speeding": "rate-limited",
     "ratelimited": "rate-limited", "vacation": "auto-reply", "feedback": "complaint", "systemerror": "other",
     "systemfull": "other", "networkerror": "other", "syntaxerror": "other", "undefined": "other", "onhold": "other",

@@ -32,18 +32,25 @@ size_t utf8_sequence(std::string_view text, size_t i) {
 }
 
 std::string valid_utf8(std::string_view text) {
+  // Valid runs are copied whole: most text is ASCII, and a byte-by-byte append costs more than the check.
   std::string out;
   out.reserve(text.size());
+  size_t run = 0;
   for (size_t i = 0; i < text.size();) {
-    size_t n = utf8_sequence(text, i);
-    if (n == 0) {
-      out += kReplacement;
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
       ++i;
-    } else {
-      out.append(text.substr(i, n));
-      i += n;
+      continue;
     }
+    size_t n = utf8_sequence(text, i);
+    if (n != 0) {
+      i += n;
+      continue;
+    }
+    out.append(text.substr(run, i - run));
+    out += kReplacement;
+    run = ++i;
   }
+  out.append(text.substr(run));
   return out;
 }
 

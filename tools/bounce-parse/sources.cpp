@@ -15,6 +15,7 @@ namespace bounce_parse {
 namespace {
 
 constexpr size_t kMaxStream = size_t{1} << 30;  // a pipe is held in memory; a file is mapped
+constexpr size_t kReadBelow = size_t{1} << 18;   // smaller files are read, not mapped
 
 bool is_mbox(std::string_view bytes) { return bytes.starts_with("From "); }
 
@@ -41,8 +42,8 @@ void read_stream(int fd, const std::string& name, std::string& text) {
   }
 }
 
-// A file's bytes: a regular file mapped read-only (nothing copied) and unmapped when it goes;
-// a pipe or device (/dev/stdin, <(command)) read into memory, at most 1 GiB.
+// A file's bytes: a regular file mapped read-only (nothing copied) and unmapped when it goes,
+// or read when it is small; a pipe or device (/dev/stdin, <(command)) read into memory, at most 1 GiB.
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path);
@@ -72,7 +73,8 @@ MappedFile::MappedFile(const std::string& path) {
     ::close(fd);
     throw relay::Failure(relay::kExitData, "unable to read " + path + ": a directory");
   }
-  if (!S_ISREG(st.st_mode)) {
+  // A bounce is mostly a few KiB: one read costs less than mapping, faulting in and unmapping.
+  if (!S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) <= kReadBelow) {
     try {
       read_stream(fd, path, read_);
     } catch (...) {
@@ -83,14 +85,12 @@ MappedFile::MappedFile(const std::string& path) {
     return;
   }
   size_ = static_cast<size_t>(st.st_size);
-  if (size_ > 0) {
-    data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (data_ == MAP_FAILED) {
-      int err = errno;
-      data_ = nullptr;
-      ::close(fd);
-      relay::fail_errno("unable to map " + path, err);
-    }
+  data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (data_ == MAP_FAILED) {
+    int err = errno;
+    data_ = nullptr;
+    ::close(fd);
+    relay::fail_errno("unable to map " + path, err);
   }
   ::close(fd);
 }
