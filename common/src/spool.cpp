@@ -22,6 +22,7 @@ namespace {
 
 constexpr const char* kStageNames[] = {"tmp", "incoming", "outgoing", "active", "deferred", "hold", "failed", "sent"};
 constexpr size_t kEnvelopeReadChunk = 4096;  // a page: most envelopes fit in one
+constexpr size_t kClaimReadWhole = 256 << 10;  // a claim reads files up to this size with one pread
 constexpr size_t kMaxEnvelope = 16 << 20;  // a recipient list of ~200k addresses
 constexpr size_t kWriterBuffer = 64 << 10;
 // A streamed message's size is not known until its end: the writer puts this 15-digit
@@ -76,13 +77,22 @@ std::string read_from(int fd, off_t offset, const std::string& what) {
   return data;
 }
 
-// Reads the envelope at the start of an open spool file: (envelope, message offset).
-std::pair<Envelope, size_t> read_envelope_fd(int fd, const std::string& what) {
-  std::string data;
+// The start of an open spool file: its envelope, where the message begins, and the bytes read.
+struct FileHead {
+  Envelope envelope;
+  size_t body_offset = 0;
+  std::string data;  // from offset 0; holds the whole file when first_read covered it
+};
+
+// Reads first_read bytes, then a page at a time until the end of the envelope.
+FileHead read_head(int fd, size_t first_read, const std::string& what) {
+  FileHead head;
+  std::string& data = head.data;
+  size_t chunk = first_read;
   for (;;) {
     size_t old = data.size();
-    data.resize(old + kEnvelopeReadChunk);
-    ssize_t n = ::pread(fd, data.data() + old, kEnvelopeReadChunk, static_cast<off_t>(old));
+    data.resize(old + chunk);
+    ssize_t n = ::pread(fd, data.data() + old, chunk, static_cast<off_t>(old));
     if (n < 0 && errno == EINTR) {
       data.resize(old);
       continue;
@@ -90,10 +100,21 @@ std::pair<Envelope, size_t> read_envelope_fd(int fd, const std::string& what) {
     if (n < 0) fail_errno("unable to read " + what, errno);
     data.resize(old + static_cast<size_t>(n));
     size_t end = envelope_end(data);
-    if (end != std::string::npos) return {parse_envelope(std::string_view(data).substr(0, end)), end};
+    if (end != std::string::npos) {
+      head.envelope = parse_envelope(std::string_view(data).substr(0, end));
+      head.body_offset = end;
+      return head;
+    }
     if (n == 0 || data.size() > kMaxEnvelope)
       throw Failure(kExitData, "unable to read envelope of " + what + ": no end of envelope");
+    chunk = kEnvelopeReadChunk;
   }
+}
+
+// Reads the envelope at the start of an open spool file: (envelope, message offset).
+std::pair<Envelope, size_t> read_envelope_fd(int fd, const std::string& what) {
+  FileHead head = read_head(fd, kEnvelopeReadChunk, what);
+  return {std::move(head.envelope), head.body_offset};
 }
 
 // A file whose envelope records a size must hold exactly that many message bytes: after a
@@ -277,15 +298,21 @@ std::optional<Claim> Spool::claim(Stage from, const std::string& id) {
       locked.st_ino != moved.st_ino) {
     ::close(fd);
     fd = ::openat(dir_fd(Stage::kActive), active.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0 || ::fstat(fd, &locked) != 0) {
       close_quietly(fd);
       return std::nullopt;
     }
   }
   try {
-    auto [envelope, offset] = read_envelope_fd(fd, path(Stage::kActive, active));
-    check_complete(envelope, offset, file_size_of(fd, active), path(Stage::kActive, active));
-    return Claim(*this, id, from, fd, std::move(envelope), offset);
+    // Files are replaced, never changed in place, and ours is locked: its size stays as
+    // stat saw it, so a small file is read whole at once and message() costs no syscall.
+    const uint64_t size = static_cast<uint64_t>(locked.st_size);
+    const std::string what = path(Stage::kActive, active);
+    FileHead head = read_head(fd, size <= kClaimReadWhole ? size : kEnvelopeReadChunk, what);
+    check_complete(head.envelope, head.body_offset, size, what);
+    std::optional<std::string> message;
+    if (head.data.size() == size) message = head.data.substr(head.body_offset);
+    return Claim(*this, id, from, fd, std::move(head.envelope), head.body_offset, std::move(message));
   } catch (const Failure& e) {
     // An unreadable envelope must not block the stage or be delivered: park it in hold/.
     ::renameat(dir_fd(Stage::kActive), active.c_str(), dir_fd(Stage::kHold), id.c_str());
@@ -598,8 +625,10 @@ void Spool::Writer::abort() {
 
 // ---- Claim ------------------------------------------------------------------------------
 
-Claim::Claim(Spool& spool, std::string id, Stage origin, int fd, Envelope envelope, size_t body_offset)
-    : spool_(&spool), id_(std::move(id)), origin_(origin), fd_(fd), envelope_(std::move(envelope)), body_offset_(body_offset) {}
+Claim::Claim(Spool& spool, std::string id, Stage origin, int fd, Envelope envelope, size_t body_offset,
+             std::optional<std::string> message)
+    : spool_(&spool), id_(std::move(id)), origin_(origin), fd_(fd), envelope_(std::move(envelope)),
+      body_offset_(body_offset), message_(std::move(message)) {}
 
 Claim::Claim(Claim&& other) noexcept
     : spool_(other.spool_), id_(std::move(other.id_)), origin_(other.origin_), fd_(other.fd_),
@@ -627,23 +656,37 @@ const std::string& Claim::message() {
   return *message_;
 }
 
-void Claim::rewrite(const Envelope& envelope, std::string_view message) {
+void Claim::replace(const Envelope& envelope, std::string_view message) {
   Envelope sized = envelope;
   sized.size = message.size();
   std::string text = serialize(sized);
   std::string tmp_name = id_ + ".rewrite";
+  // Locked before the rename: the claim never leaves its entry in active/ unlocked.
   int fd = spool_->write_tmp(tmp_name, text, message, true);
   try {
-    spool_->publish(tmp_name, Stage::kActive, active_name(), 0, fd, false);
+    if (spool_->sync_directories_ && ::fsync(fd) != 0) fail_io("unable to sync " + spool_->path(Stage::kTmp, tmp_name), errno);
+    if (::renameat(spool_->dir_fd(Stage::kTmp), tmp_name.c_str(), spool_->dir_fd(Stage::kActive), active_name().c_str()) != 0)
+      fail_io("unable to move " + tmp_name + " into active", errno);
   } catch (...) {
+    ::unlinkat(spool_->dir_fd(Stage::kTmp), tmp_name.c_str(), 0);
     ::close(fd);
     throw;
   }
   ::close(fd_);
   fd_ = fd;
   envelope_ = std::move(sized);
-  message_ = std::string(message);
+  message_.reset();
   body_offset_ = text.size();
+}
+
+void Claim::rewrite(const Envelope& envelope, std::string_view message) {
+  replace(envelope, message);
+  if (spool_->sync_directories_)
+    spool_->sync(Stage::kActive);
+  else if (::fsync(fd_) != 0)
+    // The old file may come back after a crash: the claim's work is then done again.
+    fail_io("unable to sync " + spool_->path(Stage::kActive, active_name()), errno);
+  message_ = std::string(message);
 }
 
 void Claim::rewrite_envelope(const Envelope& envelope) {
@@ -651,11 +694,25 @@ void Claim::rewrite_envelope(const Envelope& envelope) {
   rewrite(envelope, body);
 }
 
-void Claim::finish(Stage to, int64_t next_attempt) {
+void Claim::move_to(Stage to, int64_t next_attempt) {
   if (next_attempt != 0) set_mtime(fd_, next_attempt, id_);
   if (::renameat(spool_->dir_fd(Stage::kActive), active_name().c_str(), spool_->dir_fd(to), id_.c_str()) != 0)
     fail_io("unable to move " + id_ + " to " + std::string(to_string(to)), errno);
   open_ = false;
+}
+
+// Without RELAY_SPOOL_SYNC=directory, both renames and the new data are committed by one
+// fsync of the file: a crash before it leaves the old file in active/ (it goes back after its
+// lease), the new one in active/ or in to/, a short one being caught by its size
+// (relay-spool(5), DURABILITY). The portable order syncs each directory on the way.
+void Claim::finish(Stage to, const Envelope& envelope, std::string_view message, int64_t next_attempt) {
+  replace(envelope, message);
+  if (spool_->sync_directories_) spool_->sync(Stage::kActive);
+  finish(to, next_attempt);
+}
+
+void Claim::finish(Stage to, int64_t next_attempt) {
+  move_to(to, next_attempt);
   if (spool_->sync_directories_) {
     spool_->sync(to);
   } else if (::fsync(fd_) != 0) {

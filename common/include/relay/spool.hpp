@@ -69,14 +69,21 @@ class Claim {
   void rewrite_envelope(const Envelope& envelope);  // same message bytes
   // Moves the message on; next_attempt sets the mtime (for deferred/).
   void finish(Stage to, int64_t next_attempt = 0);
+  // rewrite() and finish() with one fsync instead of two: the new file replaces the old one
+  // in active/ and moves on, and one fsync commits its data and both renames.
+  void finish(Stage to, const Envelope& envelope, std::string_view message, int64_t next_attempt = 0);
   // Puts the message back in the stage it came from, unchanged.
   void release();
   void remove();
 
  private:
   friend class Spool;
-  Claim(Spool& spool, std::string id, Stage origin, int fd, Envelope envelope, size_t body_offset);
+  Claim(Spool& spool, std::string id, Stage origin, int fd, Envelope envelope, size_t body_offset,
+        std::optional<std::string> message);
   std::string active_name() const;
+  // Writes envelope and message under tmp/ and renames the file over ours in active/, locked.
+  void replace(const Envelope& envelope, std::string_view message);
+  void move_to(Stage to, int64_t next_attempt);  // rename out of active/, not yet synced
 
   Spool* spool_;
   std::string id_;
