@@ -161,6 +161,19 @@ std::string verdict_frame(const Verdict& verdict) {
   return frame;
 }
 
+// True when spool-run lists pipelining among the extensions it offers.
+bool pipelining_offered() {
+  const char* value = std::getenv(kExtensionsEnv);
+  if (value == nullptr) return false;
+  std::string_view words(value);
+  for (size_t start = 0; start < words.size();) {
+    size_t end = std::min(words.find(' ', start), words.size());
+    if (words.substr(start, end - start) == kPipelining) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool streaming_requested() {
@@ -177,7 +190,9 @@ int serve(const std::function<Verdict(const Envelope& envelope, const std::strin
     return kExitProtocol;
   }
   try {
-    write_all(STDOUT_FILENO, greeting + "\n", "the protocol greeting");
+    // Requests are read by their lengths and answered in order: sent ahead, they simply wait.
+    std::string answer = greeting + (pipelining_offered() ? std::string(" ") + kPipelining : "");
+    write_all(STDOUT_FILENO, answer + "\n", "the protocol greeting");
     std::string envelope_text, message;
     for (;;) {
       Input::Result result = input.line(line);

@@ -134,10 +134,14 @@ Child::Pumped Child::pump(const Exchange& exchange, std::string& output, Deadlin
   size_t written = 0;
   if (exchange.input.empty() && exchange.close_input_after) close_input();
   for (;;) {
+    if (exchange.until_written) {
+      if (written == exchange.input.size()) return Pumped::kDone;
+      if (in_ < 0) return Pumped::kError;
+    }
     if (exchange.complete && exchange.complete(output))
       // An answer before the whole request was taken would desynchronise the framing.
       return written == exchange.input.size() ? Pumped::kDone : Pumped::kError;
-    if (out_ < 0) {
+    if (out_ < 0 && !exchange.until_written) {
       if (exchange.complete) return Pumped::kOutputEnded;
       if (err_ < 0) return Pumped::kDone;
     }

@@ -32,9 +32,13 @@ class Child {
     size_t max_output = 0;             // more output than this is kTooLarge
     // Complete once this says so; without it, once standard output (and error) end.
     std::function<bool(const std::string&)> complete;
+    // Complete once all input is written (output read meanwhile is kept): a request sent
+    // while the filter may still be answering earlier ones.
+    bool until_written = false;
   };
 
   // Writes the input and collects standard output into output until the exchange is complete.
+  // kError when the filter stops reading its input before an until_written exchange is done.
   // Standard error read meanwhile is copied to ours and its last line kept in last_error_line().
   Pumped pump(const Exchange& exchange, std::string& output, Deadline deadline);
 

@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::array kOwnVariables = {"RELAY_SPOOL", "RELAY_STAGE", "RELAY_ID", "RELAY_SENDER", "RELAY_RECIPIENTS",
                                       "RELAY_AUTH_USER", "RELAY_CLIENT_ADDRESS", "RELAY_HELO",
-                                      relay::filter::kProtocolEnv};
+                                      relay::filter::kProtocolEnv, relay::filter::kExtensionsEnv};
 
 bool is_own(std::string_view entry) {
   std::string_view name = entry.substr(0, entry.find('='));
@@ -62,6 +62,7 @@ std::vector<std::string> stream_environment(const std::vector<std::string>& inhe
   env.push_back("RELAY_SPOOL=" + spool);
   env.push_back("RELAY_STAGE=" + stage);
   env.push_back(std::string(relay::filter::kProtocolEnv) + "=" + std::to_string(relay::filter::kProtocolVersion));
+  env.push_back(std::string(relay::filter::kExtensionsEnv) + "=" + relay::filter::kPipelining);
   return env;
 }
 

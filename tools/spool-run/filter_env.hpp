@@ -18,7 +18,8 @@ std::vector<std::string> inherited_environment();
 std::vector<std::string> message_environment(const std::vector<std::string>& inherited, const std::string& spool,
                                              const std::string& stage, const Envelope& envelope);
 
-// For a streaming filter: inherited plus RELAY_SPOOL, RELAY_STAGE and RELAY_FILTER_PROTOCOL.
+// For a streaming filter: inherited plus RELAY_SPOOL, RELAY_STAGE, RELAY_FILTER_PROTOCOL and
+// RELAY_FILTER_EXTENSIONS (the protocol extensions offered).
 std::vector<std::string> stream_environment(const std::vector<std::string>& inherited, const std::string& spool,
                                             const std::string& stage);
 

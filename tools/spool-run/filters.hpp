@@ -22,9 +22,16 @@ struct FilterSettings {
 class Filter {
  public:
   virtual ~Filter() = default;
-  // The filter's verdict on one message. A filter that crashes, hangs or breaks the protocol
-  // gives code 75; one that cannot be started throws Failure (the run stops).
-  virtual filter::Verdict judge(const Envelope& envelope, const std::string& message) = 0;
+  // How many messages may be submitted before the oldest verdict is collected: more than one
+  // when the filter takes requests while it works on earlier ones (relay-filter(7), pipelining).
+  virtual size_t window() const { return 1; }
+  // Hands the filter one message; envelope and message must stay in place until its verdict
+  // has been collected.
+  virtual void submit(const Envelope& envelope, const std::string& message) = 0;
+  // The verdict on the oldest message submitted and not yet collected. A filter that crashes,
+  // hangs or breaks the protocol gives code 75; one that cannot be started throws Failure
+  // (the run stops).
+  virtual filter::Verdict collect() = 0;
 };
 
 std::unique_ptr<Filter> make_per_message_filter(FilterSettings settings);

@@ -21,7 +21,14 @@ class PerMessageFilter : public Filter {
   explicit PerMessageFilter(FilterSettings settings)
       : settings_(std::move(settings)), inherited_(inherited_environment()) {}
 
-  filter::Verdict judge(const Envelope& envelope, const std::string& message) override {
+  void submit(const Envelope& envelope, const std::string& message) override {
+    envelope_ = &envelope;
+    message_ = &message;
+  }
+
+  filter::Verdict collect() override {
+    const Envelope& envelope = *envelope_;
+    const std::string& message = *message_;
     std::vector<std::string> env;
     try {
       env = message_environment(inherited_, settings_.spool, settings_.stage, envelope);
@@ -58,6 +65,8 @@ class PerMessageFilter : public Filter {
 
   FilterSettings settings_;
   std::vector<std::string> inherited_;
+  const Envelope* envelope_ = nullptr;  // the message submitted (one at a time)
+  const std::string* message_ = nullptr;
 };
 
 }  // namespace

@@ -5,9 +5,11 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 
 #include "relay/exit_codes.hpp"
 #include "relay/json.hpp"
@@ -77,31 +79,54 @@ std::optional<Claim> Runner::try_claim(const std::string& id) {
   }
 }
 
+// Ids of the stage in arrival order; the names are all a pass needs (no stat per file).
+std::vector<std::string> Runner::waiting_ids() const {
+  std::vector<std::string> ids;
+  spool_.scan(settings_.from, [&](const SpoolEntry& e) { ids.push_back(e.id); }, false);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// With a pipelining filter, the next messages are claimed and sent while the filter works on
+// earlier ones, and each verdict is applied to its own claim in the order they were sent.
 uint64_t Runner::pass() {
   uint64_t count = 0;
   int64_t now = now_seconds();
-  for (const auto& entry : spool_.list(settings_.from)) {
+  std::deque<Claim> in_flight;  // submitted, oldest first; a deque keeps each claim in place
+  size_t in_flight_bytes = 0;
+  auto settle_oldest = [&] {
+    Claim& claim = in_flight.front();
+    in_flight_bytes -= claim.message().size();
+    handle(claim, filter_.collect());
+    in_flight.pop_front();
+  };
+  for (const auto& id : waiting_ids()) {
     if (stop_requested || (settings_.max_messages != 0 && handled_ >= settings_.max_messages)) break;
-    auto retry = retry_at_.find(entry.id);
+    auto retry = retry_at_.find(id);
     if (retry != retry_at_.end()) {
       if (retry->second > now) continue;
       retry_at_.erase(retry);
     }
-    std::optional<Claim> claim = try_claim(entry.id);
+    std::optional<Claim> claim = try_claim(id);
     if (!claim) continue;
-    handle(*claim);
+    size_t size = claim->message().size();
+    while (!in_flight.empty() &&
+           (in_flight.size() >= filter_.window() || in_flight_bytes + size > kMaxInFlightBytes))
+      settle_oldest();
+    in_flight.push_back(std::move(*claim));
+    in_flight_bytes += size;
+    filter_.submit(in_flight.back().envelope(), in_flight.back().message());
     ++count;
     ++handled_;
   }
+  while (!in_flight.empty()) settle_oldest();
   return count;
 }
 
-void Runner::handle(Claim& claim) {
+void Runner::handle(Claim& claim, filter::Verdict verdict) {
   const std::string id = claim.id();
-  filter::Verdict verdict = filter_.judge(claim.envelope(), claim.message());
   if (verdict.code == kExitOk && !verdict.message.empty()) {
-    claim.rewrite(claim.envelope(), verdict.message);
-    claim.finish(settings_.to);
+    claim.finish(settings_.to, claim.envelope(), verdict.message);
     report(id, "passed", "");
   } else if (verdict.code == kExitTemporary) {
     claim.release();

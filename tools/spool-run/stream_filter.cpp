@@ -1,6 +1,8 @@
 // Streaming mode: one filter process, framed requests and verdicts (relay-filter(7)). A filter
 // that dies or breaks the framing is replaced; the message in flight goes back, never lost.
+#include <algorithm>
 #include <charconv>
+#include <deque>
 
 #include "child.hpp"
 #include "filter_env.hpp"
@@ -55,7 +57,7 @@ class StreamFilter : public Filter {
   explicit StreamFilter(FilterSettings settings)
       : settings_(std::move(settings)),
         env_(stream_environment(inherited_environment(), settings_.spool, settings_.stage)),
-        greeting_("relay-filter " + std::to_string(filter::kProtocolVersion) + "\n") {}
+        greeting_("relay-filter " + std::to_string(filter::kProtocolVersion)) {}
 
   ~StreamFilter() override {
     if (!child_) return;
@@ -64,52 +66,107 @@ class StreamFilter : public Filter {
     child_->wait(std::chrono::steady_clock::now() + kShutdownGrace);
   }
 
-  filter::Verdict judge(const Envelope& envelope, const std::string& message) override {
-    if (!child_) start();
+  size_t window() const override { return pipelining_ ? kPipelineWindow : 1; }
+
+  void submit(const Envelope& envelope, const std::string& message) override {
     std::string envelope_text = serialize(envelope);
     std::string request = std::to_string(envelope_text.size()) + " " + std::to_string(message.size()) + "\n";
+    request.reserve(request.size() + envelope_text.size() + message.size());
     request += envelope_text;
     request += message;
-    std::string out;
+    requests_.push_back(std::move(request));
+    if (!child_) start();
+    send_pending();
+  }
+
+  filter::Verdict collect() override {
+    if (!child_) start();  // after a loss: the requests still in flight go to the new filter
+    send_pending();
     bool bad = false;
-    Child::Exchange exchange{.input = request, .close_input_after = false,
-                             .max_output = settings_.max_output + kMaxVerdictLine,
+    Child::Exchange exchange{.input = {}, .close_input_after = false,
+                             .max_output = settings_.max_output + kMaxVerdictLine + kReadAhead,
                              .complete = [&](const std::string& o) {
                                auto h = parse_header(o, bad);
+                               bad = bad || (h && h->length > settings_.max_output);
                                return bad || (h && o.size() >= h->size + h->length);
                              }};
-    Child::Pumped pumped = child_->pump(exchange, out, deadline());
-    auto header = parse_header(out, bad);
-    if (pumped != Child::Pumped::kDone || bad || !header || out.size() != header->size + header->length)
+    Child::Pumped pumped = child_->pump(exchange, replies_, deadline());
+    auto header = parse_header(replies_, bad);
+    if (header && header->length > settings_.max_output) pumped = Child::Pumped::kTooLarge;
+    if (pumped != Child::Pumped::kDone || bad || !header || replies_.size() < header->size + header->length)
       return lost(pumped == Child::Pumped::kTimeout ? "filter timed out" :
                   pumped == Child::Pumped::kTooLarge ? "filter output too large" :
                   pumped == Child::Pumped::kOutputEnded ? "filter ended" : "filter broke the framing");
     filter::Verdict v;
     v.code = header->code;
     v.reason = header->reason;
-    if (v.code == kExitOk) v.message = out.substr(header->size);
+    if (v.code == kExitOk) v.message = replies_.substr(header->size, header->length);
+    replies_.erase(0, header->size + header->length);  // what is left belongs to later verdicts
+    requests_.pop_front();
+    --sent_;
     return v;
   }
 
  private:
+  // Two requests in flight keep the filter busy while spool-run moves the previous message;
+  // a few more absorb uneven timing. Claims wait in active/ meanwhile.
+  static constexpr size_t kPipelineWindow = 4;
+  static constexpr size_t kReadAhead = 65536;  // a later verdict may arrive with this one
+
   Deadline deadline() const { return std::chrono::steady_clock::now() + settings_.timeout; }
+
+  // Writes the requests not yet sent to this filter process: all of them with pipelining,
+  // else only the oldest (the next goes once its verdict is in). The verdicts that come
+  // meanwhile are read, so neither side blocks.
+  void send_pending() {
+    while (!stalled_ && sent_ < requests_.size() && (pipelining_ || sent_ == 0)) {
+      Child::Exchange exchange{.input = requests_[sent_], .close_input_after = false,
+                               .max_output = (settings_.max_output + kMaxVerdictLine) * kPipelineWindow + kReadAhead,
+                               .complete = nullptr, .until_written = true};
+      // A filter that stops reading (it died, or hangs) gets nothing more; the verdicts it
+      // wrote before are still collected, and the first one missing marks its end.
+      if (child_->pump(exchange, replies_, deadline()) != Child::Pumped::kDone) stalled_ = true;
+      ++sent_;
+    }
+  }
 
   void start() {
     child_ = std::make_unique<Child>(settings_.argv, env_, false);
-    std::string out;
-    Child::Exchange hello{.input = greeting_, .close_input_after = false, .max_output = kMaxVerdictLine,
-                          .complete = [](const std::string& o) { return o.find('\n') != std::string::npos; }};
-    if (child_->pump(hello, out, deadline()) != Child::Pumped::kDone || out != greeting_) {
+    replies_.clear();
+    stalled_ = false;
+    sent_ = 0;
+    std::string hello = greeting_ + "\n", answer;
+    Child::Exchange exchange{.input = hello, .close_input_after = false, .max_output = kMaxVerdictLine,
+                             .complete = [](const std::string& o) { return o.find('\n') != std::string::npos; }};
+    if (child_->pump(exchange, answer, deadline()) != Child::Pumped::kDone || !accept_greeting(answer)) {
       child_.reset();
       throw Failure(kExitTemporary, "unable to start streaming filter " + settings_.argv[0] +
                                         ": it did not answer the relay-filter handshake");
     }
   }
 
-  // The filter is gone or useless: replace it at the next message; this one goes back.
+  // "relay-filter 1", then the extensions the filter accepts, if it accepts any.
+  bool accept_greeting(const std::string& answer) {
+    if (answer.size() < greeting_.size() + 1 || answer.back() != '\n' || answer.compare(0, greeting_.size(), greeting_) != 0)
+      return false;
+    std::string_view extensions(answer.data() + greeting_.size(), answer.size() - greeting_.size() - 1);
+    if (!extensions.empty() && extensions.front() != ' ') return false;
+    pipelining_ = false;
+    for (size_t start = 0; start < extensions.size();) {
+      size_t end = std::min(extensions.find(' ', start), extensions.size());
+      if (extensions.substr(start, end - start) == filter::kPipelining) pipelining_ = true;
+      start = end + 1;
+    }
+    return true;
+  }
+
+  // The filter is gone or useless: replace it at the next message. The oldest message in
+  // flight goes back (it was the one being worked on); the others go to the new filter.
   filter::Verdict lost(const std::string& what) {
     log::warning(what + " (pid " + std::to_string(child_->pid()) + "); restarting it");
     child_.reset();
+    requests_.pop_front();
+    sent_ = 0;
     filter::Verdict v;
     v.code = kExitTemporary;
     v.reason = what;
@@ -120,6 +177,11 @@ class StreamFilter : public Filter {
   std::vector<std::string> env_;
   std::string greeting_;
   std::unique_ptr<Child> child_;
+  bool pipelining_ = false;
+  bool stalled_ = false;              // a request could not be written: send no more to this process
+  std::deque<std::string> requests_;  // not yet answered, oldest first
+  size_t sent_ = 0;                   // how many of them this filter process has been sent
+  std::string replies_;               // read from the filter and not yet taken as a verdict
 };
 
 }  // namespace

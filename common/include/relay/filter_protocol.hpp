@@ -13,6 +13,12 @@
 // code is an exit code of the toolkit: 0 the new MESSAGE replaces the old one and the message
 // moves on; 75 leaves it for a later run; anything else moves it to hold/ with reason.
 // message-length is 0 unless code is 0. reason is one line of text (may be empty).
+//
+// Extensions: spool-run names the ones it offers in RELAY_FILTER_EXTENSIONS (words separated
+// by spaces); the filter lists those it accepts after its answer: "relay-filter 1 pipelining".
+// A filter that answers the plain line gets the plain protocol, so old filters keep working.
+//   pipelining  spool-run may send further requests before it has read a verdict; the filter
+//               reads each request by its lengths and answers them in order, one verdict each.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -24,6 +30,8 @@ namespace relay::filter {
 
 inline constexpr const char* kProtocolEnv = "RELAY_FILTER_PROTOCOL";
 inline constexpr int kProtocolVersion = 1;
+inline constexpr const char* kExtensionsEnv = "RELAY_FILTER_EXTENSIONS";
+inline constexpr const char* kPipelining = "pipelining";
 inline constexpr uint64_t kMaxFrame = 1ull << 30;  // 1 GiB: larger lengths are a protocol error
 
 struct Verdict {
@@ -35,7 +43,8 @@ struct Verdict {
 // True when this process was started by spool-run in streaming mode.
 bool streaming_requested();
 
-// The filter side: answers the handshake, then calls handle for each message until stdin
+// The filter side: answers the handshake (accepting pipelining when it is offered: handle
+// is called for one message at a time either way), then calls handle for each message until stdin
 // ends. Returns the exit code for the process (0 at a clean end of input, 76 on a framing
 // error). handle's exceptions become a verdict of 75 for that message, never a lost message.
 int serve(const std::function<Verdict(const Envelope& envelope, const std::string& message)>& handle);

@@ -176,4 +176,20 @@ TEST(FilterProtocol, StreamingRequestedReadsEnvironment) {
   unsetenv("RELAY_FILTER_PROTOCOL");
 }
 
+// Pipelining is accepted only when spool-run offers it, as a whole word of the list; the
+// requests sent ahead are answered one by one, in order.
+TEST(FilterProtocol, AcceptsPipeliningOnlyWhenOffered) {
+  const std::string requests = frame("one") + frame("defer") + frame("two");
+  const std::string verdicts = "0 15 \nX-Rcpts: 2\r\nONE75 0 try later\n0 15 \nX-Rcpts: 2\r\nTWO";
+  for (const char* offer : {"pipelining", "future-thing pipelining", "pipelining-not", ""}) {
+    setenv("RELAY_FILTER_EXTENSIONS", offer, 1);
+    FilterRun run = run_filter(kHello + requests);
+    bool accepted = std::string(offer).find("pipelining") != std::string::npos && std::string(offer) != "pipelining-not";
+    EXPECT_EQ(run.output, (accepted ? "relay-filter 1 pipelining\n" : kHello) + verdicts) << offer;
+    EXPECT_EQ(run.exit_code, 0);
+  }
+  unsetenv("RELAY_FILTER_EXTENSIONS");
+  EXPECT_EQ(run_filter(kHello).output, kHello);
+}
+
 }  // namespace

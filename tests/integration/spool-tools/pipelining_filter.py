@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""A streaming filter for relay-filter(7) that accepts the pipelining extension, written from
+the man page alone. It reads stdin with os.read into its own buffer, so it can tell whether
+spool-run sent a request ahead.
+
+Adds "X-Seen: SUBJECT PID AHEAD" to each message, where SUBJECT is the message's own Subject
+(so a test can check that each verdict reached its own message) and AHEAD says whether more
+input was waiting. Subject "wait": before answering, wait up to 3 s for the next request
+(AHEAD is then "yes" only if spool-run sent it without this verdict). "hold" -> 65, "die" ->
+the process exits mid-message, "garble" -> a broken verdict line.
+With PIPELINING_FILTER_PLAIN=1 it answers the plain handshake instead."""
+import os
+import re
+import select
+import sys
+
+
+class Input:
+    def __init__(self, fd):
+        self.fd, self.buffer = fd, b""
+
+    def fill(self, timeout=None):
+        if timeout is not None and not select.select([self.fd], [], [], timeout)[0]:
+            return False
+        data = os.read(self.fd, 65536)
+        if not data:
+            return False
+        self.buffer += data
+        return True
+
+    def line(self):
+        while b"\n" not in self.buffer:
+            if not self.fill():
+                return None
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+    def exact(self, n):
+        while len(self.buffer) < n:
+            if not self.fill():
+                sys.exit(76)
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+
+def main():
+    if os.environ.get("RELAY_FILTER_PROTOCOL") != "1":
+        sys.exit(64)
+    offered = os.environ.get("RELAY_FILTER_EXTENSIONS", "").split()
+    pipelining = "pipelining" in offered and os.environ.get("PIPELINING_FILTER_PLAIN") != "1"
+    rin = Input(0)
+    if rin.line() != b"relay-filter 1":
+        sys.exit(76)
+    os.write(1, b"relay-filter 1 pipelining\n" if pipelining else b"relay-filter 1\n")
+    while True:
+        header = rin.line()
+        if header is None:
+            return 0
+        env_len, msg_len = (int(x) for x in header.split())
+        rin.exact(env_len)
+        message = rin.exact(msg_len)
+        subject = re.search(rb"Subject: (\S+)", message).group(1)
+        if subject == b"wait" and not rin.buffer:
+            rin.fill(timeout=3)
+        ahead = b"yes" if rin.buffer else b"no"
+        if subject == b"die":
+            os._exit(3)
+        if subject == b"garble":
+            answer = b"what?\n"
+        elif subject == b"hold":
+            answer = b"65 0 held " + subject + b"\n"
+        else:
+            new = b"X-Seen: %s %d %s\r\n" % (subject, os.getpid(), ahead) + message
+            answer = b"0 %d \n" % len(new) + new
+        os.write(1, answer)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

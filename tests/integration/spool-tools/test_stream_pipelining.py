@@ -1,0 +1,97 @@
+"""spool-run --stream with a filter that accepts relay-filter(7) pipelining: requests are sent
+ahead of their verdicts, each verdict still reaches its own message, and a filter that dies or
+garbles its answer mid-pipeline loses nothing: the awaited message goes back, the ones sent
+after it go to the new filter."""
+import pathlib
+import re
+
+import pytest
+
+import relaytest
+from spooltools import empty_spool_except, sendmail, tool
+
+FILTER = str(pathlib.Path(__file__).with_name("pipelining_filter.py"))
+
+
+@pytest.fixture
+def spool(tmp_path):
+    return relaytest.make_spool(tmp_path / "spool")
+
+
+def inject_subjects(spool, subjects):
+    ids = {}
+    for subject in subjects:
+        before = set(relaytest.spool_files(spool, "incoming"))
+        assert sendmail(spool, "x@example.test", input=f"Subject: {subject}\n\nbody of {subject}\n".encode()).returncode == 0
+        [new] = set(relaytest.spool_files(spool, "incoming")) - before
+        ids[subject] = new
+    return ids
+
+
+def results(stdout):
+    return {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in stdout.decode().splitlines()}
+
+
+def seen(spool, name):
+    """(subject the filter saw, its pid, whether a request was waiting) of an outgoing message."""
+    _, message = relaytest.read_spool_file(spool / "outgoing" / name)
+    subject, pid, ahead = re.match(rb"X-Seen: (\S+) (\d+) (yes|no)\r\n", message).groups()
+    assert b"\r\nSubject: " + subject + b"\r\n" in message
+    assert message.endswith(b"\r\n\r\nbody of " + subject + b"\r\n")
+    return subject.decode(), pid, ahead == b"yes"
+
+
+def test_requests_are_sent_ahead_and_verdicts_reach_their_messages(spool):
+    subjects = ["wait"] + [f"ok{n}" for n in range(30)]
+    ids = inject_subjects(spool, subjects)
+    run = tool("spool-run", "--stream", "--", FILTER, spool=spool)
+    assert run.returncode == 0, run.stderr
+    assert set(results(run.stdout).values()) == {"passed"}
+    for subject, name in ids.items():
+        assert seen(spool, name)[0] == subject
+    # The filter held back its first verdict: the next request came anyway.
+    assert seen(spool, ids["wait"])[2]
+    assert len({seen(spool, name)[1] for name in ids.values()}) == 1
+    empty_spool_except(spool, outgoing=len(subjects))
+
+
+def test_plain_handshake_gets_one_request_at_a_time(spool):
+    ids = inject_subjects(spool, ["wait", "ok"])
+    run = tool("spool-run", "--stream", "--", FILTER, spool=spool,
+               env={"PIPELINING_FILTER_PLAIN": "1"}, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert not seen(spool, ids["wait"])[2], "a request came before the verdict without pipelining"
+    assert seen(spool, ids["ok"])[0] == "ok"
+
+
+def test_filter_dying_or_garbling_mid_pipeline_loses_nothing(spool):
+    subjects = ["ok1", "hold", "ok2", "die", "ok3", "ok4", "garble", "ok5", "ok6"]
+    ids = inject_subjects(spool, subjects)
+    originals = {s: (spool / "incoming" / i).read_bytes() for s, i in ids.items()}
+    run = tool("spool-run", "--stream", "--", FILTER, spool=spool)
+    assert run.returncode == 0, run.stderr
+    got = results(run.stdout)
+    assert got[ids["hold"]] == "held held hold"
+    assert got[ids["die"]] == "deferred filter ended"
+    assert got[ids["garble"]] == "deferred filter broke the framing"
+    passed = [s for s in subjects if s.startswith("ok")]
+    assert [got[ids[s]] for s in passed] == ["passed"] * len(passed)
+    assert run.stderr.count(b"restarting it") == 2
+    for subject in ("die", "garble"):
+        assert (spool / "incoming" / ids[subject]).read_bytes() == originals[subject]
+    # Every message that passed carries its own verdict; three filter processes served them.
+    pids = set()
+    for subject in passed:
+        seen_subject, pid, _ = seen(spool, ids[subject])
+        assert seen_subject == subject
+        pids.add(pid)
+    assert len(pids) == 3
+    empty_spool_except(spool, incoming=2, outgoing=len(passed), hold=1)
+
+
+def test_max_stops_with_nothing_left_claimed(spool):
+    inject_subjects(spool, [f"ok{n}" for n in range(10)])
+    run = tool("spool-run", "--stream", "--max", "3", "--", FILTER, spool=spool)
+    assert run.returncode == 0, run.stderr
+    assert len(results(run.stdout)) == 3
+    empty_spool_except(spool, incoming=7, outgoing=3)
