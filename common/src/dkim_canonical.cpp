@@ -108,4 +108,25 @@ std::string canonical_body(std::string_view body, Canon canon) {
   return out;
 }
 
+std::optional<std::string_view> canonical_body_in_place(std::string_view body, Canon canon) {
+  const bool relaxed = canon == Canon::kRelaxed;
+  if (body.empty()) return relaxed ? std::optional<std::string_view>(body) : std::nullopt;
+  if (body.size() < 2 || body.substr(body.size() - 2) != "\r\n") return std::nullopt;
+  // One pass over the bytes: a bare LF, or what relaxed would change, needs the copy.
+  // body ends with CRLF, so a space is never its last byte and p[i + 1] is always there.
+  const char* p = body.data();
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = p[i];
+    if (c == '\n') {
+      if (i == 0 || p[i - 1] != '\r') return std::nullopt;
+    } else if (relaxed && (c == '\t' || (c == ' ' && (p[i + 1] == ' ' || p[i + 1] == '\r')))) {
+      return std::nullopt;
+    }
+  }
+  size_t end = body.size();
+  while (end >= 4 && body.substr(end - 4, 4) == "\r\n\r\n") end -= 2;  // trailing empty lines
+  if (end == 2 && relaxed) return body.substr(0, 0);  // only empty lines: relaxed keeps none
+  return body.substr(0, end);
+}
+
 }  // namespace relay::dkim

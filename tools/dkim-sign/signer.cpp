@@ -127,7 +127,9 @@ std::string sign_header_data(const PrivateKey& key, std::string_view data) {
 PreparedMessage prepare_message(std::string_view message, const HeaderBlock& headers, const SignOptions& options) {
   PreparedMessage prepared;
   prepared.crlf = headers.crlf();
-  prepared.body_hash = sha256_base64(canonical_body(message.substr(headers.body_offset()), options.body_canon));
+  std::string_view body = message.substr(headers.body_offset());
+  auto in_place = canonical_body_in_place(body, options.body_canon);
+  prepared.body_hash = in_place ? sha256_base64(*in_place) : sha256_base64(canonical_body(body, options.body_canon));
   std::map<std::string, size_t> used;  // per lower-case name: instances taken from the bottom
   auto take = [&](const std::string& name) {
     auto all = headers.find_all(name);
