@@ -1,12 +1,26 @@
 #!/usr/bin/python3
-"""spool-retry over a large deferred/ queue: 100,000 deferred messages of which 1% are due,
-time from the start of the run (scan included) until every due message is in outgoing/, peak
-memory, a run with nothing due (with the nothing-due hint and with --full-scan), and the growth
-from 10,000 to 100,000. Compared with the Postfix qmgr anchor of perf-anchors.md (a private
-Postfix with 100,000 deferred queue files takes hours to build, beyond this benchmark's 3
-minutes): 792 ms to scan 100,000 and attempt the 1,000 due, 227 ms nothing due, 85 ms at 10,000.
+"""spool-retry beside Postfix's queue manager, in the same run, over deferred queues of the same
+shape: 100,000 (and 10,000) deferred messages of about 1 KB of which 1% are due.
 
-usage: bench.py [--bin DIR] [--dir DIR] [--sizes 10000,100000] [--repeat 3]
+What is timed on each side, as the same work:
+  hand-off   from the start of the pass (scan included) until every due message has been taken
+             out of the deferred queue for delivery and its envelope read.
+             spool-retry: the process, from spawn to exit (due files locked, envelope read and
+             checked, moved to outgoing/, outgoing/ synced once, index saved).
+             Postfix: from `postkick public qmgr D` until qmgr has logged "(queue active)" for
+             every due message (moved to active/, envelope records read); its delivery agents
+             already run meanwhile.
+  attempted  until every due message has had its delivery attempt and is deferred again, the
+             next hop being a closed loopback port (connection refused).
+             spool-retry --deliver (spool-retry, then mx-deliver over outgoing/: 1,000
+             connection attempts, each message rewritten into deferred/ with its new state).
+             Postfix: until all are logged status=deferred (smtp(8) tries; once the destination
+             is marked dead, qmgr defers the rest itself: fewer connections than mx-deliver).
+Also: spool-retry's first pass (no index), --full-scan (a stat per file), a pass with nothing
+due and one over an unchanged deferred/, qmgr's CPU (schedstat) and memory (VmHWM).
+Postfix's nothing-due scan logs nothing, so its time is not measured here (anchor: 227 ms).
+
+usage: bench.py [--bin DIR] [--dir DIR] [--sizes 10000,100000] [--repeat 3] [--no-postfix]
 """
 import argparse
 import os
@@ -18,9 +32,9 @@ import sys
 import tempfile
 import time
 
+from postfix_queue import PostfixQueue, free_loopback_port
+
 NOW = 1764400000
-POSTFIX_MS = {"due_100000": 792, "nothing_100000": 227, "due_10000": 85}
-POSTFIX_QMGR_MB = 7
 
 HEADER = b"From: app@example.org\r\nTo: user@remote.test\r\nSubject: bench\r\n\r\n"
 BODY = HEADER + (b"y" * 76 + b"\r\n") * 12   # about 1 KB
@@ -52,55 +66,148 @@ def build_spool(root, count, due_every=100):
     return due
 
 
-def put_back(root, due):
+def put_back(root, due, stage="outgoing"):
+    """The due messages back in deferred/, due again (from outgoing/, or deferred again by mx-deliver)."""
     for msg_id, next_attempt in due.items():
-        src = root / "outgoing" / msg_id
         dst = root / "deferred" / msg_id
-        os.rename(src, dst)
+        if stage != "deferred":
+            os.rename(root / stage / msg_id, dst)
         os.utime(dst, (next_attempt, next_attempt))
 
 
 def timed(args):
-    """(wall seconds, peak RSS in MB, CPU seconds) of one run."""
+    """(wall seconds, peak RSS in MB, CPU seconds) of one run (its children included)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"{args[0]} exited {proc.returncode}")
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 75) or (code == 75 and "--deliver" not in args):
+        sys.exit(f"{args[0]} exited {code}")
+    # wait4 on the direct child: RUSAGE_CHILDREN of this process would mix in earlier runs.
     return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
-def measure(binary, root, count, repeat):
-    due = build_spool(root, count)
-    base = [binary, "--spool", str(root), "--now", str(NOW), "--delay-warning", "0", "--log", "stderr"]
+class RelaySide:
+    def __init__(self, binary, root, count):
+        self.root = root
+        self.dead_port = free_loopback_port()
+        self.due = build_spool(root, count)
+        self.base = [binary, "--spool", str(root), "--now", str(NOW), "--delay-warning", "0", "--log", "stderr"]
 
-    def due_run(extra=()):
-        result = timed(base + list(extra))
-        moved = len(os.listdir(root / "outgoing"))
-        if moved != len(due):
-            sys.exit(f"moved {moved} of {len(due)}")
-        put_back(root, due)
+    def handoff(self, extra=()):
+        result = timed(self.base + list(extra))
+        moved = len(os.listdir(self.root / "outgoing"))
+        if moved != len(self.due):
+            sys.exit(f"spool-retry moved {moved} of {len(self.due)}")
+        put_back(self.root, self.due)
         return result
 
-    cold = due_run()                  # no index yet: every file's time read with stat
-    warm = [due_run() for _ in range(repeat)]
-    full = [due_run(["--full-scan"]) for _ in range(repeat)]
-    # Nothing due: the same queue an hour earlier.
-    early = [*base[:4], str(NOW - 3600), *base[5:]]
-    nothing = [timed(early) for _ in range(repeat)]     # index, directory changed: no stat
-    time.sleep(2.1)     # deferred/ quiet for two seconds: the next pass may record it idle
-    timed(early)
-    idle = [timed(early) for _ in range(repeat)]
+    def attempted(self):
+        result = timed(self.base + ["--deliver", "--", "--relayhost", f"127.0.0.1:{self.dead_port}", "--tls", "none"])
+        left = len(os.listdir(self.root / "outgoing")) + len(os.listdir(self.root / "active"))
+        if left:
+            sys.exit(f"spool-retry --deliver left {left} messages unattempted")
+        put_back(self.root, self.due, stage="deferred")
+        return result
 
-    def med(runs, k):
-        return statistics.median(r[k] for r in runs)
-    return {"due_count": len(due), "cold": cold[0], "due": med(warm, 0), "due_cpu": med(warm, 2),
-            "full": med(full, 0), "full_cpu": med(full, 2), "nothing": med(nothing, 0),
-            "nothing_cpu": med(nothing, 2), "idle": med(idle, 0),
-            "rss": max(r[1] for r in [cold, *warm, *full, *nothing, *idle])}
+    def nothing_due(self, repeat):
+        early = [*self.base[:4], str(NOW - 3600), *self.base[5:]]
+        changed = [timed(early) for _ in range(repeat)]     # index used, deferred/ changed: no stat
+        time.sleep(2.1)     # deferred/ quiet for two seconds: the next pass may record it idle
+        timed(early)
+        idle = [timed(early) for _ in range(repeat)]
+        return changed, idle
+
+
+def med(runs, k=0):
+    return statistics.median(r[k] for r in runs)
+
+
+def progress(text):
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def measure(binary, work, count, repeat, with_postfix):
+    progress(f"{count}: building spool-retry's queue")
+    relay = RelaySide(binary, work / f"spool-{count}", count)
+    postfix = None
+    if with_postfix:
+        progress(f"{count}: building Postfix's queue")
+        postfix = PostfixQueue(work / f"postfix-{count}", HEADER + BODY)
+        postfix.start()
+    try:
+        if postfix:
+            postfix.build(count)
+        progress(f"{count}: passes")
+        cold = relay.handoff()     # no index yet: every file's time read with stat
+        runs = {k: [] for k in ("handoff", "full", "attempted", "pf_handoff", "pf_attempted")}
+        # Interleaved, so that both sides see the same load and the same page cache.
+        for n in range(repeat):
+            progress(f"{count}: pass {n + 1} of {repeat}")
+            runs["handoff"].append(relay.handoff())
+            if postfix:
+                runs["pf_handoff"].append(postfix.run_pass(attempt=False))
+            runs["full"].append(relay.handoff(["--full-scan"]))
+            runs["attempted"].append(relay.attempted())
+            if postfix:
+                runs["pf_attempted"].append(postfix.run_pass(attempt=True))
+        progress(f"{count}: nothing due")
+        nothing, idle = relay.nothing_due(repeat)
+        result = {"due_count": len(relay.due), "cold": cold[0], "nothing": med(nothing), "nothing_cpu": med(nothing, 2),
+                  "idle": med(idle), "rss": max(r[1] for r in [cold, *runs["handoff"], *runs["full"], *nothing, *idle]),
+                  "rss_deliver": max(r[1] for r in runs["attempted"]), "runs": runs}
+        for k in ("handoff", "full", "attempted"):
+            result[k], result[k + "_cpu"] = med(runs[k]), med(runs[k], 2)
+        if postfix:
+            for k in ("pf_handoff", "pf_attempted"):
+                result[k], result[k + "_cpu"] = med(runs[k]), med(runs[k], 1)
+            result["pf_rss"], result["pf_hwm"] = postfix.qmgr_memory_mb()
+        return result
+    finally:
+        if postfix:
+            postfix.stop()
+
+
+def report(results, with_postfix):
+    ms = 1000
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall times include waiting for a CPU)")
+    print("spool-retry (ms, medians; cpu = user+sys of spool-retry, and of mx-deliver for attempted):")
+    print(f"{'deferred':>9} {'due':>5} | {'cold':>5} {'hand-off':>8} {'cpu':>4} {'full-scan':>9} {'cpu':>4} |"
+          f" {'attempted':>9} {'cpu':>4} | {'none due':>8} {'cpu':>4} {'idle':>5} | {'peak MB':>7}")
+    for size, r in results.items():
+        print(f"{size:>9} {r['due_count']:>5} | {r['cold'] * ms:>5.0f} {r['handoff'] * ms:>8.0f} {r['handoff_cpu'] * ms:>4.0f}"
+              f" {r['full'] * ms:>9.0f} {r['full_cpu'] * ms:>4.0f} | {r['attempted'] * ms:>9.0f}"
+              f" {r['attempted_cpu'] * ms:>4.0f} | {r['nothing'] * ms:>8.0f} {r['nothing_cpu'] * ms:>4.0f}"
+              f" {r['idle'] * ms:>5.1f} | {r['rss']:>7.1f}")
+    if with_postfix:
+        print("Postfix qmgr, same run (ms, medians; cpu = qmgr's own) and the ratios spool-retry / Postfix:")
+        print(f"{'deferred':>9} | {'hand-off':>8} {'cpu':>4} {'attempted':>9} {'cpu':>4} | {'qmgr MB':>7} {'peak':>5} |"
+              f" {'hand-off wall':>13} {'cpu':>5} | {'attempted wall':>14}")
+        for size, r in results.items():
+            print(f"{size:>9} | {r['pf_handoff'] * ms:>8.0f} {r['pf_handoff_cpu'] * ms:>4.0f}"
+                  f" {r['pf_attempted'] * ms:>9.0f} {r['pf_attempted_cpu'] * ms:>4.0f} | {r['pf_rss']:>7.1f}"
+                  f" {r['pf_hwm']:>5.1f} | {r['handoff'] / r['pf_handoff']:>13.2f} {r['handoff_cpu'] / r['pf_handoff_cpu']:>5.2f}"
+                  f" | {r['attempted'] / r['pf_attempted']:>14.2f}")
+        for size, r in results.items():
+            runs = r["runs"]
+            print(f"  {size} every pass, wall ms (spool-retry / qmgr): hand-off "
+                  + ", ".join(f"{a[0] * ms:.0f}/{b[0] * ms:.0f}" for a, b in zip(runs["handoff"], runs["pf_handoff"]))
+                  + "; attempted "
+                  + ", ".join(f"{a[0] * ms:.0f}/{b[0] * ms:.0f}" for a, b in zip(runs["attempted"], runs["pf_attempted"])))
+        if 100000 in results:
+            r = results[100000]
+            print(f"100k, 1% due, hand-off: spool-retry {r['handoff'] * ms:.0f} ms wall, {r['handoff_cpu'] * ms:.0f} ms CPU,"
+                  f" {r['rss']:.1f} MB; qmgr {r['pf_handoff'] * ms:.0f} ms, {r['pf_hwm']:.1f} MB peak:"
+                  f" ratio {r['handoff'] / r['pf_handoff']:.2f} (target <= 0.25, < 64 MB);"
+                  f" attempted ratio {r['attempted'] / r['pf_attempted']:.2f}")
+    if 10000 in results and 100000 in results:
+        small, big = results[10000], results[100000]
+        line = f"growth 10k -> 100k: hand-off {big['handoff'] / small['handoff']:.1f}x wall, {big['handoff_cpu'] / small['handoff_cpu']:.1f}x cpu"
+        if with_postfix:
+            line += f" (Postfix {big['pf_handoff'] / small['pf_handoff']:.1f}x wall, {big['pf_handoff_cpu'] / small['pf_handoff_cpu']:.1f}x cpu)"
+        print(line + f"; nothing due {big['nothing'] / small['nothing']:.1f}x wall, {big['nothing_cpu'] / small['nothing_cpu']:.1f}x cpu;"
+              f" idle {big['idle'] / small['idle']:.1f}x")
 
 
 def main():
@@ -110,39 +217,23 @@ def main():
     parser.add_argument("--dir", default="/var/tmp")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-postfix", action="store_true", help="spool-retry alone")
     args = parser.parse_args()
+    with_postfix = not args.no_postfix
+    if with_postfix and os.geteuid() != 0:
+        sys.exit("a private Postfix needs root (or run with --no-postfix)")
     binary = str(pathlib.Path(args.bin) / "spool-retry")
     work = pathlib.Path(tempfile.mkdtemp(prefix="bench-spool-retry.", dir=args.dir))
+    os.chmod(work, 0o755)   # Postfix's processes (user postfix) must reach their queue under it
     results = {}
     try:
         for size in (int(s) for s in args.sizes.split(",")):
-            results[size] = measure(binary, work / f"spool-{size}", size, args.repeat)
+            results[size] = measure(binary, work, size, args.repeat, with_postfix)
     finally:
+        progress("removing the queues")
         shutil.rmtree(work, ignore_errors=True)
-
-    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall times include waiting for a CPU)")
-    print(f"{'deferred':>9} {'due':>5} | {'cold':>6} {'indexed':>8} {'cpu':>5} {'full-scan':>10} {'cpu':>5} |"
-          f" {'none due':>8} {'cpu':>5} {'idle':>6} | {'peak MB':>7}")
-    for size, r in results.items():
-        print(f"{size:>9} {r['due_count']:>5} | {r['cold'] * 1000:>6.0f} {r['due'] * 1000:>8.0f} {r['due_cpu'] * 1000:>5.0f}"
-              f" {r['full'] * 1000:>10.0f} {r['full_cpu'] * 1000:>5.0f} | {r['nothing'] * 1000:>8.0f}"
-              f" {r['nothing_cpu'] * 1000:>5.0f} {r['idle'] * 1000:>6.1f} | {r['rss']:>7.1f}")
-    print("(ms, medians; cold: first pass without an index; indexed: the usual pass; cpu: user+sys;"
-          " idle: deferred/ unchanged since a pass with nothing due)")
-    if 100000 in results:
-        r = results[100000]
-        anchor = POSTFIX_MS["due_100000"]
-        print(f"1% due at 100k vs Postfix qmgr anchor ({anchor} ms, quiet machine): wall {r['due'] * 1000 / anchor:.2f}x,"
-              f" cpu {r['due_cpu'] * 1000 / anchor:.2f}x; --full-scan wall {r['full'] * 1000 / anchor:.2f}x (target <= 0.25x)")
-        anchor = POSTFIX_MS["nothing_100000"]
-        print(f"nothing due at 100k vs {anchor} ms: wall {r['nothing'] * 1000 / anchor:.2f}x, cpu"
-              f" {r['nothing_cpu'] * 1000 / anchor:.2f}x, idle {r['idle'] * 1000 / anchor:.3f}x;"
-              f" peak memory {r['rss']:.1f} MB (qmgr {POSTFIX_QMGR_MB} MB, target < 64 MB)")
-    if 10000 in results and 100000 in results:
-        small, big = results[10000], results[100000]
-        print(f"growth 10k -> 100k: 1% due {big['due'] / small['due']:.1f}x wall, {big['due_cpu'] / small['due_cpu']:.1f}x cpu"
-              f" (Postfix {POSTFIX_MS['due_100000'] / POSTFIX_MS['due_10000']:.1f}x); nothing due"
-              f" {big['nothing_cpu'] / small['nothing_cpu']:.1f}x cpu; idle {big['idle'] / small['idle']:.1f}x")
+        progress("done")
+    report(results, with_postfix)
 
 
 if __name__ == "__main__":
