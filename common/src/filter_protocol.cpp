@@ -85,17 +85,19 @@ class Input {
     }
   }
 
+  // Drops what was consumed (with pipelining, reads rarely end where a request does), then
+  // reads through a buffer on the stack: growing buffer_ by a chunk first would zero it.
   Result fill() {
-    if (start_ > 0 && start_ == buffer_.size()) {
-      buffer_.clear();
+    if (start_ > 0) {
+      buffer_.erase(0, start_);
       start_ = 0;
     }
-    size_t old = buffer_.size();
-    buffer_.resize(old + kChunk);
-    ssize_t n = read_some(buffer_.data() + old, kChunk);
-    buffer_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+    char chunk[kChunk];
+    ssize_t n = read_some(chunk, sizeof chunk);
     if (n < 0) return Result::kError;
-    return n == 0 ? Result::kEnd : Result::kOk;
+    if (n == 0) return Result::kEnd;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return Result::kOk;
   }
 
   int fd_;

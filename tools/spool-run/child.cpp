@@ -164,10 +164,10 @@ Child::Pumped Child::pump(const Exchange& exchange, std::string& output, Deadlin
       if (written == exchange.input.size() && exchange.close_input_after) close_input();
     }
     if (out_slot >= 0 && fds[out_slot].revents != 0) {
-      size_t old = output.size();
-      output.resize(old + kChunk);
-      ssize_t n = ::read(out_, output.data() + old, kChunk);
-      output.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+      // Through a buffer on the stack: growing output by a whole chunk first would zero it.
+      char buf[kChunk];
+      ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n > 0) output.append(buf, static_cast<size_t>(n));
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) close_fd(out_);
       if (output.size() > exchange.max_output) return Pumped::kTooLarge;
     }

@@ -120,6 +120,7 @@ uint64_t Runner::pass() {
     ++handled_;
   }
   while (!in_flight.empty()) settle_oldest();
+  flush_results();
   return count;
 }
 
@@ -144,8 +145,13 @@ void Runner::report(const std::string& id, std::string_view status, std::string_
   std::string line = settings_.json ? JsonObject().add("id", id).add("status", status).add("reason", reason).str()
                                     : id + " " + std::string(status) + (reason.empty() ? "" : " " + std::string(reason));
   line += '\n';
-  if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fflush(stdout) != 0)
-    fail_errno("unable to write the results", errno);
+  // stdio buffers the lines (by line on a terminal), saving a write per message; the end of
+  // each pass flushes them, so --loop never sleeps on results not yet written.
+  if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size()) fail_errno("unable to write the results", errno);
+}
+
+void Runner::flush_results() {
+  if (std::fflush(stdout) != 0) fail_errno("unable to write the results", errno);
 }
 
 }  // namespace relay::spoolrun

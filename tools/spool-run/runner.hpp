@@ -38,6 +38,7 @@ class Runner {
   std::optional<Claim> try_claim(const std::string& id);
   void handle(Claim& claim, filter::Verdict verdict);
   void report(const std::string& id, std::string_view status, std::string_view reason);
+  void flush_results();
   void wait_for_mail(int watch_fd);
 
   Spool& spool_;
