@@ -112,6 +112,26 @@ Original read_original(const Found& found, std::string_view human) {
   return original;
 }
 
+// A DSN may leave a recipient without Diagnostic-Code (Exim's for an address it cannot route)
+// and give the words in its text part only; the text reader finds them there.
+void diagnostics_from_text(const detail::TextBounce& text, Report& report, const Options& options) {
+  auto wordless = [](const Recipient& r) { return r.diagnostic.empty(); };
+  if (std::none_of(report.recipients.begin(), report.recipients.end(), wordless)) return;
+  Report from_text;
+  if (!detail::read_text_bounce(text, from_text, options)) return;
+  for (Recipient& r : report.recipients) {
+    if (!wordless(r)) continue;
+    for (const Recipient& t : from_text.recipients) {
+      if (t.diagnostic.empty() || t.address.size() != r.address.size() || !detail::starts_with_nocase(t.address, r.address))
+        continue;
+      r.diagnostic = t.diagnostic;
+      r.reason = Reason::kOther;  // decided again, now with the words
+      detail::complete(r);
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 Report parse(std::string_view message, const Options& options) {
@@ -147,6 +167,7 @@ Report parse(std::string_view message, const Options& options) {
     bool exchange_header = root.headers.find("X-MS-Exchange-Message-Is-Ndr") != nullptr;
     report.format = detail::dsn_family(text, report.reporting_mta, postfix_fields, exchange_header);
     if (report.format.empty()) report.format = "rfc3464";
+    diagnostics_from_text(text, report, options);
   } else if (report.why_not.empty() && !from_mail_system(text.from) && is_auto_reply(root, text.subject)) {
     report.kind = Kind::kAutoReply;
     report.format = "auto-reply";
