@@ -11,7 +11,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 BUILD="build-essential cmake pkg-config libcli11-dev libssl-dev libldns-dev libopendkim-dev
-       libfmt-dev libgtest-dev libgmock-dev libpsl-dev libidn2-dev liblmdb-dev libsqlite3-dev libcrypt-dev
+       libfmt-dev libgtest-dev libgmock-dev libpsl-dev libidn2-dev liblmdb-dev libsqlite3-dev libcrypt-dev zlib1g-dev
        clang libclang-rt-14-dev"
 PEERS="nsd unbound bind9-dnsutils ldnsutils python3 python3-aiosmtpd python3-dnslib python3-dkim
        python3-spf python3-nacl python3-pytest libmail-dkim-perl libsisimai-perl postfix swaks curl openssl

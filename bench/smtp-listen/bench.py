@@ -6,8 +6,11 @@
 
 Postfix is a private instance (postfix -c DIR) that queues durably and holds every message
 (check_client_access static:HOLD), as reference/perf-anchors.md describes; smtp-listen writes
-into its own spool on the same file system. Both receive the same smtp-source load: 20
-sessions, 1 KB, 10 KB and 100 KB messages. Loopback only; bounded to a few minutes."""
+into its own spool on the same file system, once with its intake journal (the default) and once
+with --no-journal (one fsync per message, Postfix's own order). All receive the same
+smtp-source load: 20 sessions, 1 KB, 10 KB and 100 KB messages. Every run is timed from the
+first connection to the last 250, and every message is checked in its queue afterwards.
+Loopback only; bounded to a few minutes."""
 import argparse
 import os
 import pathlib
@@ -41,6 +44,14 @@ def smtp_source(port, size, count):
 
 def count_files(directory):
     return sum(len(files) for _, _, files in os.walk(directory))
+
+
+def wait_for_files(directory, count):
+    """Postfix's cleanup and smtp-listen's journal publish each file just after the 250."""
+    deadline = time.monotonic() + 60
+    while count_files(directory) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count_files(directory)
 
 
 def start_smtp_listen(binary, work, extra=()):
@@ -143,37 +154,38 @@ def main():
         "smtpd_recipient_restrictions": "check_client_access static:HOLD", "in_flow_delay": "0s",
         "inet_interfaces": "loopback-only", "maillog_file_prefixes": "/var/tmp"}, listeners=[f"127.0.0.1:{pf_port} inet n - n - - smtpd"])
     relaytest.wait_listening("127.0.0.1", pf_port)
-    proc, spool, port = start_smtp_listen(binary, work)
+    journal_proc, journal_spool, journal_port = start_smtp_listen(binary, work / "journal")
+    direct_proc, direct_spool, direct_port = start_smtp_listen(binary, work / "direct", ["--no-journal"])
     hold = work / "postfix" / "queue" / "hold"
     try:
         rounds = 1 if args.quick else ROUNDS
-        print(f"{'size':>7} {'msgs':>5} {'smtp-listen msg/s':>18} {'postfix msg/s':>14} {'ratio':>6}  "
-              f"{'spool ceiling/s':>15} {'one-commit ceiling/s':>20}")
+        print(f"{'size':>7} {'msgs':>5} {'journal msg/s':>14} {'--no-journal':>13} {'postfix msg/s':>14} "
+              f"{'ratio':>6} {'no-journal ratio':>17}  {'spool ceiling/s':>15} {'one-commit ceiling/s':>20}")
         for size, count in SIZES:
             count = max(50, count // 10) if args.quick else count
-            listen_rates, pf_rates = [], []
+            rates = {"journal": [], "direct": [], "postfix": []}
             for _ in range(rounds):
-                listen_s = smtp_source(port, size, count)
-                stored = count_files(spool / "incoming")
-                pf_s = smtp_source(pf_port, size, count)
-                deadline = time.monotonic() + 60
-                while count_files(hold) < count and time.monotonic() < deadline:
-                    time.sleep(0.05)   # cleanup finishes each file just after the 250
-                held = count_files(hold)
-                assert stored == count and held == count, (stored, held)
-                listen_rates.append(count / listen_s)
-                pf_rates.append(count / pf_s)
-                for name in os.listdir(spool / "incoming"):   # the server holds the directory open
-                    os.unlink(spool / "incoming" / name)
+                for name, port, queue in (("journal", journal_port, journal_spool / "incoming"),
+                                          ("direct", direct_port, direct_spool / "incoming"),
+                                          ("postfix", pf_port, hold)):
+                    seconds = smtp_source(port, size, count)
+                    stored = wait_for_files(queue, count)
+                    assert stored == count, (name, stored)
+                    rates[name].append(count / seconds)
+                for spool in (journal_spool, direct_spool):
+                    for name in os.listdir(spool / "incoming"):   # the server holds the directory open
+                        os.unlink(spool / "incoming" / name)
                 subprocess.run(["postsuper", "-c", pf, "-d", "ALL", "hold"], stderr=subprocess.DEVNULL, check=True)
-            listen_rate, pf_rate = sorted(listen_rates)[rounds // 2], sorted(pf_rates)[rounds // 2]
+            journal_rate, direct_rate, pf_rate = (sorted(rates[k])[rounds // 2] for k in ("journal", "direct", "postfix"))
             limit = fsync_limit(work / "fsync", size, count)
             one_commit = fsync_limit(work / "fsync", size, count, one_commit=True)
-            print(f"{size // 1024:>5}KB {count:>5} {listen_rate:>18.0f} {pf_rate:>14.0f} "
-                  f"{listen_rate / pf_rate:>6.2f}  {limit:>15.0f} {one_commit:>20.0f}", flush=True)
+            print(f"{size // 1024:>5}KB {count:>5} {journal_rate:>14.0f} {direct_rate:>13.0f} {pf_rate:>14.0f} "
+                  f"{journal_rate / pf_rate:>6.2f} {direct_rate / pf_rate:>17.2f}  {limit:>15.0f} {one_commit:>20.0f}",
+                  flush=True)
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for proc in (journal_proc, direct_proc):
+            proc.terminate()
+            proc.wait(30)
         relaytest.stop_postfix(pf)
     before, after = idle_tls_sessions(binary, work, certs)
     print(f"{IDLE_SESSIONS} idle TLS sessions: smtp-listen PSS {before / 1024:.1f} MiB -> {after / 1024:.1f} MiB "

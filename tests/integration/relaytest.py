@@ -49,6 +49,16 @@ def spool_files(root, stage):
     return sorted(p.name for p in (pathlib.Path(root) / stage).iterdir())
 
 
+def wait_published(spool, timeout=10.0):
+    """Waits until smtp-listen has moved what it acknowledged out of tmp/: its intake journal
+    publishes accepted messages into their stage within --publish-interval (100 ms by
+    default), and a stage is read only after that. Nothing announces a publish, hence the poll."""
+    end = time.monotonic() + timeout
+    while spool_files(spool, "tmp"):
+        assert time.monotonic() < end, f"messages still in {spool}/tmp after {timeout} s"
+        time.sleep(0.01)
+
+
 def read_spool_file(path):
     """(envelope dict of lists, message bytes) of one spool file."""
     data = pathlib.Path(path).read_bytes()

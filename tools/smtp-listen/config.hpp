@@ -47,7 +47,9 @@ struct Config {
   bool stdio = false;                   // one session on stdin/stdout (inetd, tcpserver)
   bool stdio_tls = false;               // that session starts with TLS
   int notify_fd = -1;
-  int sync_threads = 32;                // fsyncs in flight at once share journal commits
+  int sync_threads = 32;                // commits in flight at once (they share flushes)
+  bool journal = true;                  // the intake journal, in listener mode
+  int64_t publish_interval_ms = 100;    // how long a journaled message may wait for incoming/
   TlsSettings tls;
   Limits limits;
 };

@@ -38,6 +38,13 @@ int main(int argc, char** argv) {
   app.add_option("--sync-threads", config.sync_threads, "threads that fsync the spool (password checks have two of their own)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  bool no_journal = false;
+  app.add_flag("--no-journal", no_journal,
+               "fsync each message into incoming/ on its own instead of through the intake journal");
+  app.add_option("--publish-interval", config.publish_interval_ms,
+                 "milliseconds a journaled message may wait before it is moved into incoming/")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   app.add_option("--max-message-size", limits.message_size, "largest message in bytes (SIZE)")->capture_default_str();
   app.add_option("--max-recipients", limits.recipients, "recipients per message")->capture_default_str();
   app.add_option("--max-line-length", limits.data_line, "longest message line in octets with CRLF")
@@ -62,6 +69,7 @@ int main(int argc, char** argv) {
   return tool.run(argc, argv, [&] {
     config.bare_newline = bare_newline == "reject" ? smtp_listen::BareNewline::kReject : smtp_listen::BareNewline::kNormalize;
     config.add_missing_headers = !no_add_headers;
+    config.journal = !no_journal;
     return smtp_listen::serve(config, tool.clock());
   });
 }

@@ -19,6 +19,7 @@
 #include "relay/envelope.hpp"
 #include "relay/policy.hpp"
 #include "relay/spool.hpp"
+#include "intake_journal.hpp"
 #include "tls.hpp"
 
 namespace smtp_listen {
@@ -33,6 +34,7 @@ struct Services {
   std::shared_ptr<TlsContext> tls;       // null: STARTTLS is not offered
   AuthThrottle throttle;
   relay::policy::Policy* policy = nullptr;  // null: only the built-in limits
+  IntakeJournal* journal = nullptr;         // null: each message fsynced into its stage on its own
 };
 
 class SessionHost {

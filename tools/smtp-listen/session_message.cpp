@@ -203,7 +203,7 @@ void Session::finish_message(DataFault fault) {
 }
 
 void Session::commit_message(uint64_t size, relay::Stage stage) {
-  // fsync and rename run on a worker thread: the loop keeps serving other sessions meanwhile.
+  // The durable commit waits on a worker thread: the loop keeps serving other sessions meanwhile.
   struct Outcome {
     std::string reply;
   };
@@ -213,9 +213,12 @@ void Session::commit_message(uint64_t size, relay::Stage stage) {
   busy_ = true;
   host_.run_off_loop(
       SessionHost::Work::kSpool,
-      [writer, outcome, stage] {
+      [writer, outcome, stage, journal = services_.journal] {
         try {
-          writer->commit(stage);
+          if (journal)
+            journal->commit(*writer, stage);
+          else
+            writer->commit(stage);
           outcome->reply = "250 2.0.0 Ok: queued as " + writer->id();
         } catch (const relay::SpoolFull& e) {
           relay::log::warning(e.what());

@@ -166,6 +166,19 @@ int serve(const Config& config, relay::Clock clock) {
       relay::log::warning(std::string(e.what()) + "; keeping the previous configuration");
     }
   };
+  // One process per session (--stdio) would make a journal per session: there, each message
+  // is fsynced into its stage alone.
+  std::unique_ptr<IntakeJournal> journal;
+  if (config.journal && !config.stdio) {
+    try {
+      journal = std::make_unique<IntakeJournal>(
+          spool, JournalOptions{.publish_interval = std::chrono::milliseconds(config.publish_interval_ms)});
+      services.journal = journal.get();
+    } catch (const relay::SpoolFull& e) {
+      // A full disk refuses mail either way (452); serving without the journal beats not serving.
+      relay::log::warning(std::string(e.what()) + "; each message is fsynced on its own");
+    }
+  }
   Server server(services, allow, reload);
   if (config.stdio) {
     check_stdio(STDIN_FILENO, "standard input");

@@ -73,6 +73,7 @@ def relay(tmp_path, procs):
 def send_through_relay(relay, subject, sign_args):
     with smtplib.SMTP("127.0.0.1", relay["submit_port"], local_hostname="app.good.test", timeout=20) as client:
         client.sendmail("bounce@good.test", ["bob@dest.test"], MESSAGE.format(subject=subject).encode())
+    relaytest.wait_published(relay["spool"])
     signing = relaytest.run([relaytest.bin("spool-run"), "--spool", str(relay["spool"]), "--from", "incoming",
                              "--to", "outgoing", "--", relaytest.bin("dkim-sign"), "--keys", str(relay["keys"]),
                              *sign_args], timeout=60)

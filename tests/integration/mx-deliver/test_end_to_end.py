@@ -22,6 +22,7 @@ def start_listener(procs, spool, port):
 
 
 def move_on(spool):
+    relaytest.wait_published(spool)
     r = relaytest.run([relaytest.bin("spool-run"), "--spool", str(spool), "--from", "incoming", "--to", "outgoing",
                        "--", "cat"])
     assert r.returncode == 0, r.stderr

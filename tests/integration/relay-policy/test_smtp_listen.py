@@ -74,6 +74,7 @@ def test_smtp_listen_answers_with_the_policy(procs, tmp_path):
     code, text, _ = send(port, "alice@alice.example", ["d@example.test"], "alice@alice.example")
     assert code == 451 and text.startswith("4.7.1 rate limit user-messages 2/hour reached for user alice, try again in")
 
+    relaytest.wait_published(spool)
     incoming = relaytest.spool_files(spool, "incoming")
     assert len(incoming) == 2
     rcpts = sorted(relaytest.read_spool_file(spool / "incoming" / n)[0]["rcpt"][0] for n in incoming)

@@ -50,6 +50,7 @@ class Server:
         return pathlib.Path(self.stderr_path).read_text(errors="replace")
 
     def incoming(self):
+        relaytest.wait_published(self.spool)
         return relaytest.spool_files(self.spool, "incoming")
 
     def message(self, name=None):

@@ -139,8 +139,55 @@ def test_sighup_reloads_certificate_keeping_tls_sessions(procs, tmp_path):
     assert kept.cmd("NOOP")[0] == 250        # the session under way keeps its TLS
 
 
-def test_spool_error_answers_451_and_leaves_nothing(procs, tmp_path):
+def send_one(port, subject):
+    c = lh.Client(port)
+    lh.ehlo(c)
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n")
+    assert [c.reply()[0] for _ in range(3)] == [250, 250, 354]
+    return c.cmd(f"Subject: {subject}\r\n\r\nhi\r\n.")
+
+
+def test_sigkill_after_250_loses_nothing_and_duplicates_nothing(procs, tmp_path):
+    # A long publish interval keeps the acknowledged messages in the journal and tmp/ only.
+    server = lh.start(procs, tmp_path, "--allow-ip", "127.0.0.1", "--publish-interval", "10000")
+    replies = [send_one(server.port, f"number {n}") for n in range(5)]
+    assert all(code == 250 for code, _ in replies), replies
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(10)
+    spool = pathlib.Path(server.spool)
+    assert relaytest.spool_files(spool, "incoming") == []
+    assert len(relaytest.spool_files(spool, "journal")) == 2   # the two files of the dead process
+    queued = sorted(lines[0].rsplit(" ", 1)[1] for _, lines in replies)
+
+    (tmp_path / "again").mkdir()
+    again = lh.start(procs, tmp_path / "again", "--allow-ip", "127.0.0.1", spool=spool)
+    assert "recovered 5 messages" in again.log()
+    assert again.incoming() == queued
+    subjects = sorted(lh.received_and_rest(again.message(name)[1])[1] for name in queued)
+    assert subjects == [b"Subject: number %d\r\n\r\nhi\r\n" % n for n in range(5)]
+    # the dead process's journal is gone; the live one's are the only journals
+    assert relaytest.spool_files(spool, "journal") == [f"smtp-listen.{again.proc.pid}.{n}" for n in (0, 1)]
+    again.proc.send_signal(signal.SIGTERM)
+    assert again.proc.wait(10) == 0
+    assert relaytest.spool_files(spool, "journal") == []
+
+
+def test_journal_keeps_acknowledged_mail_while_a_stage_is_broken(procs, tmp_path):
     server = lh.start(procs, tmp_path, "--allow-ip", "127.0.0.1")
+    incoming = pathlib.Path(server.spool) / "incoming"
+    os.rmdir(incoming)
+    code, lines = send_one(server.port, "kept")
+    assert code == 250, lines   # durable in the journal
+    assert wait_for(lambda: "unable to move" in server.log())
+    # while it cannot be published, nothing more is taken on
+    assert send_one(server.port, "refused")[1] == ["451 4.3.0 Error: queue file write error"]
+    incoming.mkdir()
+    assert [lh.received_and_rest(server.message(n)[1])[1] for n in server.incoming()] == [b"Subject: kept\r\n\r\nhi\r\n"]
+    assert wait_for(lambda: send_one(server.port, "after")[0] == 250)
+
+
+def test_spool_error_answers_451_and_leaves_nothing(procs, tmp_path):
+    server = lh.start(procs, tmp_path, "--allow-ip", "127.0.0.1", "--no-journal")
     os.rmdir(pathlib.Path(server.spool) / "incoming")   # the rename into it now fails (ENOENT)
     c = lh.Client(server.port)
     lh.ehlo(c)

@@ -57,6 +57,7 @@ def test_systemd_socket_activation(procs, tmp_path):
     out = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "-f", "a@example.org", "-t", "b@example.test",
                           "--timeout", "10"], stdout=subprocess.PIPE, text=True, timeout=30)
     assert out.returncode == 0, out.stdout
+    relaytest.wait_published(spool)
     assert len(relaytest.spool_files(spool, "incoming")) == 1
 
 
@@ -194,7 +195,7 @@ def test_thousand_sessions_without_a_thread_each(procs, tmp_path):
             assert data.startswith(b"220 ")
         status = open(f"/proc/{server.proc.pid}/status").read()
         threads = int(next(l for l in status.splitlines() if l.startswith("Threads:")).split()[1])
-        assert threads == 1 + 4 + 2  # the event loop, the sync workers, the password workers
+        assert threads == 1 + 4 + 2 + 2  # event loop, sync workers, password workers, journal committer and publisher
         # the 1,001st is over --max-sessions (default 1000); with one gone, a message goes through
         over = lh.Client(server.port)
         assert over.reply()[1] == ["421 4.7.0 Error: too many sessions, try again later"]
