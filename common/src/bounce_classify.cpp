@@ -36,7 +36,7 @@ const std::array<TextRule, 11>& text_rules() {
         "retry timeout exceeded", "retry time not reached for any host after a long failure period",
         "could not be delivered within", "message has been in the queue", "queue lifetime", "expired after",
         // A host that never answers is a transient cause (X.4.1) that can only end in expiry.
-        "connection timed out", "connection refused", "no answer from host"}},
+        "connection timed out", "connection refused", "no answer from host", "envelope expired"}},
       {Reason::kTlsSecurity,
        {"starttls", "tls is required", "tls required", "tls handshake", "tls negotiation", "tls connection",
         "certificate verif", "certificate has expired", "x509", "mta-sts", "tlsa", "dane ", "encryption required",

@@ -1,5 +1,5 @@
 // The bounces that are no RFC 3464 report: qmail's QSBMF (and Yahoo's copy of it), Exim,
-// Sendmail, Microsoft Exchange, Gmail and old Hotmail, Postfix's text, and a last resort that
+// Sendmail, Microsoft Exchange, Gmail and old Hotmail, Postfix's and OpenSMTPD's text, and a last resort that
 // pairs addresses with reply codes in the text of anything that says it is a bounce.
 #include <algorithm>
 #include <deque>
@@ -151,6 +151,24 @@ bool read_postfix_text(const Lines& lines, Builder& out) {
   if (find_line(lines, start, {"THIS IS A WARNING ONLY", "could not be delivered for more than"}) != kNone)
     for (Recipient& r : out.pending) r.action = "delayed";
   return out.finish("postfix");
+}
+
+// OpenSMTPD: "address: reply" lines after "... the following list of recipients:", up to a blank
+// line; the reply may be OpenSMTPD's own words ("Envelope expired").
+bool read_opensmtpd(const Lines& lines, Builder& out) {
+  if (find_line(lines, 0, {"This is the MAILER-DAEMON, please DO NOT REPLY"}) == kNone) return false;
+  size_t start = find_line(lines, 0, {"list of recipients:"});
+  if (start == kNone) return false;
+  std::string action = find_line(lines, 0, {"A message is delayed"}) == kNone ? "failed" : "delayed";
+  size_t i = start + 1;
+  while (i < lines.size() && blank(lines[i])) ++i;
+  for (; i < lines.size() && !blank(lines[i]); ++i) {
+    std::string_view line = trim(lines[i]);
+    size_t colon = line.find(": ");
+    if (colon == std::string_view::npos || line.substr(0, colon).find('@') == std::string_view::npos) continue;
+    out.add(std::string(line.substr(0, colon)), action).diagnostic = std::string(trim(line.substr(colon + 2)));
+  }
+  return out.finish("text");
 }
 
 bool read_exim(const Lines& lines, Builder& out) {
@@ -391,7 +409,7 @@ size_t original_copy_offset(std::string_view body) {
 bool read_text_bounce(const TextBounce& in, Report& report, const Options& options) {
   Lines lines = split_lines(in.body);
   Builder out{report, options, {}, {}};
-  return read_qmail(lines, in, out) || read_postfix_text(lines, out) || read_exim(lines, out) ||
+  return read_qmail(lines, in, out) || read_postfix_text(lines, out) || read_opensmtpd(lines, out) || read_exim(lines, out) ||
          read_sendmail(lines, out) || read_exchange(lines, in, out) || read_gmail_style(lines, in, out) ||
          read_generic(lines, in, out);
 }

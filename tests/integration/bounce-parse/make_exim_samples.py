@@ -1,9 +1,7 @@
 #!/usr/bin/python3
 """Writes corpus samples that a real Exim makes: make_exim_samples.py EXIM_ROOT CORPUS_DIR.
 
-Exim cannot be installed beside Postfix (both are Debian's mail-transport-agent), so it runs
-from its unpacked package, as root, in a mount namespace that adds the Debian-exim user its
-binary looks up:
+Exim cannot be installed beside Postfix, so it runs from its unpacked package (private_mta.py):
 
     apt-get download exim4-daemon-light libidn12
     for p in *.deb; do dpkg-deb -x "$p" EXIM_ROOT; done
@@ -20,6 +18,7 @@ import sys
 import tempfile
 import time
 
+import private_mta
 import relaytest
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -93,16 +92,13 @@ def main():
         for sub in ("spool", "log", "Maildir"):  # Exim runs as nobody (exim_user)
             (work / sub).mkdir()
             shutil.chown(work / sub, "nobody", "nogroup")
-        passwd, group = work / "passwd", work / "group"
-        passwd.write_text(pathlib.Path("/etc/passwd").read_text() + "Debian-exim:x:65534:65534::/nonexistent:/usr/sbin/nologin\n")
-        group.write_text(pathlib.Path("/etc/group").read_text() + "Debian-exim:x:65534:\n")
         port = relaytest.free_port()
         mx = procs.start([relaytest.PY, str(HERE / "reject_mx.py"), str(port)], stdout=subprocess.PIPE, text=True)
         assert mx.stdout.readline().strip() == "READY"
         (work / "exim.conf").write_text(CONFIG.format(exim=exim, work=work, port=port))
-        # One shell in a private mount namespace runs every exim command given on its stdin.
-        prelude = f"mount --bind {passwd} /etc/passwd && mount --bind {group} /etc/group && " \
-                  f"export LD_LIBRARY_PATH={exim_root}/usr/lib/x86_64-linux-gnu && "
+        # The binary looks up the user it was built for, whatever the configuration says.
+        prelude = private_mta.namespace_prelude(work, {"Debian-exim": 65534}) + \
+            f"export LD_LIBRARY_PATH={exim_root}/usr/lib/x86_64-linux-gnu && "
         exim_cmd = f"{exim} -C {work}/exim.conf"
 
         def run(command, stdin=b""):
