@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
 #include <limits>
@@ -14,20 +16,36 @@
 
 namespace spoolretry {
 
-// The file starts with this header, then `count` slots; native byte order (a cache of this
-// machine only). Any mismatch (magic, size) and the file is ignored: every file is stat'ed.
+// The file starts with this header, then `count` slots in the order the pass read the
+// directory; native byte order (a cache of this machine only). It is rewritten in place, not
+// replaced by a rename: freeing the old file's blocks costs a synchronous discard on file
+// systems mounted with -o discard. So a reader may meet a file half written (or written by two
+// passes at once): the checksums tell, and such a file is ignored (every file is stat'ed).
 struct DeferredIndex::Header {
   char magic[8];
   int64_t stamp_seconds;  // deferred/'s mtime when a pass found nothing due, else 0
   int64_t stamp_nanos;
   int64_t next_due;       // earliest next attempt that pass saw
   uint64_t count;
+  uint64_t slots_sum;     // checksum of the slots
+  uint64_t header_sum;    // checksum of the fields above
 };
 
 namespace {
 
-constexpr char kMagic[8] = {'R', 'T', 'R', 'Y', 'I', 'X', '0', '1'};
+constexpr char kMagic[8] = {'R', 'T', 'R', 'Y', 'I', 'X', '0', '2'};
 constexpr std::string_view kIndexName = "/.retry-index";
+// How far ahead of the cursor a name is looked for before the lookup table.
+constexpr size_t kLookahead = 32;
+
+uint64_t mix(uint64_t h) {
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h;
+}
 
 // FNV-1a with a splitmix64 finish; never 0 (the empty slot).
 uint64_t name_hash(const char* name) {
@@ -36,12 +54,15 @@ uint64_t name_hash(const char* name) {
     h ^= static_cast<unsigned char>(*p);
     h *= 1099511628211ull;
   }
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  h ^= h >> 31;
+  h = mix(h);
   return h == 0 ? 1 : h;
+}
+
+uint64_t checksum(const void* data, size_t size) {
+  const auto* words = static_cast<const uint64_t*>(data);
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ size;
+  for (size_t i = 0; i < size / sizeof(uint64_t); ++i) h = (h ^ words[i]) * 0xff51afd7ed558ccdull + 1;
+  return mix(h);
 }
 
 bool read_exact(int fd, void* buf, size_t size) {
@@ -56,14 +77,15 @@ bool read_exact(int fd, void* buf, size_t size) {
   return true;
 }
 
-bool write_exact(int fd, const void* buf, size_t size) {
+bool pwrite_exact(int fd, const void* buf, size_t size, off_t offset) {
   const char* in = static_cast<const char*>(buf);
   while (size > 0) {
-    ssize_t n = ::write(fd, in, size);
+    ssize_t n = ::pwrite(fd, in, size, offset);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     in += n;
     size -= static_cast<size_t>(n);
+    offset += n;
   }
   return true;
 }
@@ -76,7 +98,7 @@ bool DeferredIndex::load(int64_t now) {
   Header header{};
   struct stat st {};
   bool ok = read_exact(fd, &header, sizeof header) && std::memcmp(header.magic, kMagic, sizeof kMagic) == 0 &&
-            ::fstat(fd, &st) == 0 &&
+            header.header_sum == checksum(&header, offsetof(Header, header_sum)) && ::fstat(fd, &st) == 0 &&
             static_cast<uint64_t>(st.st_size) == sizeof header + header.count * sizeof(Slot);
   if (!ok) {
     ::close(fd);
@@ -87,28 +109,48 @@ bool DeferredIndex::load(int64_t now) {
     ::close(fd);
     return true;
   }
-  std::vector<Slot> slots(header.count);
-  if (!read_exact(fd, slots.data(), slots.size() * sizeof(Slot))) slots.clear();
+  previous_.resize(header.count);
+  size_t bytes = previous_.size() * sizeof(Slot);
+  if (!read_exact(fd, previous_.data(), bytes) || checksum(previous_.data(), bytes) != header.slots_sum)
+    previous_.clear();
   ::close(fd);
-  size_t size = 16;
-  while (size < slots.size() * 2) size *= 2;
-  table_.assign(size, Slot{0, 0, 0});
-  for (const Slot& s : slots) {
-    if (s.name_hash == 0) continue;
-    size_t i = s.name_hash & (size - 1);
-    while (table_[i].name_hash != 0 && table_[i].name_hash != s.name_hash) i = (i + 1) & (size - 1);
-    table_[i] = s;
-  }
   return false;
 }
 
-const DeferredIndex::Slot* DeferredIndex::find(uint64_t hash) const {
-  if (table_.empty()) return nullptr;
-  size_t mask = table_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    if (table_[i].name_hash == hash) return &table_[i];
-    if (table_[i].name_hash == 0) return nullptr;
+void DeferredIndex::build_table() {
+  size_t size = 16;
+  while (size < previous_.size() * 2) size *= 2;
+  table_.assign(size, 0);
+  for (size_t pos = 0; pos < previous_.size(); ++pos) {
+    size_t i = previous_[pos].name_hash & (size - 1);
+    while (table_[i] != 0) i = (i + 1) & (size - 1);
+    table_[i] = static_cast<uint32_t>(pos + 1);
   }
+  table_built_ = true;
+}
+
+const DeferredIndex::Slot* DeferredIndex::find(uint64_t hash) {
+  // The directory lists its files in the same order every pass (ext4: by its own name hash),
+  // so the previous pass's files mostly come in turn: a cursor finds them without the random
+  // memory accesses of the table, which is built only for a file out of turn.
+  size_t end = std::min(previous_.size(), cursor_ + kLookahead);
+  for (size_t pos = cursor_; pos < end; ++pos) {
+    if (previous_[pos].name_hash == hash) {
+      cursor_ = pos + 1;
+      return &previous_[pos];
+    }
+  }
+  if (previous_.empty()) return nullptr;
+  if (!table_built_) build_table();
+  size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask; table_[i] != 0; i = (i + 1) & mask) {
+    size_t pos = table_[i] - 1;
+    if (previous_[pos].name_hash == hash) {
+      cursor_ = pos + 1;
+      return &previous_[pos];
+    }
+  }
+  return nullptr;
 }
 
 DeferredListing DeferredIndex::list(int64_t now, bool use_index, bool keep_waiting) {
@@ -129,7 +171,7 @@ DeferredListing DeferredIndex::list(int64_t now, bool use_index, bool keep_waiti
   int dfd = ::dirfd(dir);
   int64_t next_due = std::numeric_limits<int64_t>::max();
   seen_.clear();
-  seen_.reserve(table_.size() / 2 + 64);
+  seen_.reserve(previous_.size() + 64);
   // readdir reports errors only through errno, which a vanished file's fstatat also sets.
   for (errno = 0; dirent* d = ::readdir(dir); errno = 0) {
     if (d->d_name[0] == '.' || d->d_name[0] == '\0' || (d->d_type != DT_REG && d->d_type != DT_UNKNOWN)) continue;
@@ -171,14 +213,18 @@ void DeferredIndex::save(bool pass_changed_deferred) const {
   header.stamp_nanos = quiet ? stamp_nanos_ : 0;
   header.next_due = next_due_;
   header.count = seen_.size();
+  size_t bytes = seen_.size() * sizeof(Slot);
+  header.slots_sum = checksum(seen_.data(), bytes);
+  header.header_sum = checksum(&header, offsetof(Header, header_sum));
   // Only a cache: written without fsync; lost or torn, the next pass stats what it lacks.
   std::string path = spool_.root() + std::string(kIndexName);
-  std::string tmp = path + "." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
   if (fd < 0) return;
-  bool ok = write_exact(fd, &header, sizeof header) && write_exact(fd, seen_.data(), seen_.size() * sizeof(Slot));
+  off_t size = static_cast<off_t>(sizeof header + bytes);
+  bool ok = pwrite_exact(fd, seen_.data(), bytes, sizeof header) && pwrite_exact(fd, &header, sizeof header, 0) &&
+            ::ftruncate(fd, size) == 0;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+  if (!ok) ::unlink(path.c_str());
 }
 
 }  // namespace spoolretry

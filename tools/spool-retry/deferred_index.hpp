@@ -59,11 +59,15 @@ class DeferredIndex {
   };
   struct Header;
   bool load(int64_t now);  // true: idle (nothing due, deferred/ unchanged)
-  const Slot* find(uint64_t name_hash) const;
+  const Slot* find(uint64_t name_hash);
+  void build_table();
 
   const relay::Spool& spool_;
-  std::vector<Slot> table_;   // open addressing over the previous pass's files; hash 0 = empty
-  std::vector<Slot> seen_;    // this pass's files, in directory order
+  std::vector<Slot> previous_;   // the previous pass's files, in its directory order
+  size_t cursor_ = 0;            // in previous_: where the next file of this pass is looked for
+  std::vector<uint32_t> table_;  // open addressing: 1 + position in previous_; 0 = empty
+  bool table_built_ = false;
+  std::vector<Slot> seen_;       // this pass's files, in directory order
   int64_t stamp_seconds_ = 0, stamp_nanos_ = 0;  // deferred/'s mtime before listing
   int64_t next_due_ = 0;
   bool listed_ = false;

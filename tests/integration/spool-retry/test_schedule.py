@@ -186,3 +186,46 @@ def test_index_stats_only_new_or_replaced_files(spool):
     assert [e["id"] for e in second if e["action"] == "move"] == [ids[7]]
     # --full-scan reads every file's time again.
     assert retry_json(spool, "--full-scan")[-1]["stats"] == 30
+
+
+def test_index_follows_the_directory_order_across_removals_and_additions(spool):
+    """2,000 files (a hashed directory on ext4): files removed in a run longer than the
+    index's look-ahead, others replaced and new ones added; the next pass stats only the new
+    and the replaced files and moves exactly the due ones."""
+    ids = [write_deferred(spool, arrival=NOW - 600, next_attempt=NOW + 600 + i % 100) for i in range(2000)]
+    assert retry_json(spool)[-1]["stats"] == 2000
+    listed = os.listdir(spool / "deferred")
+    for name in listed[500:600]:        # 100 neighbours in directory order
+        os.unlink(spool / "deferred" / name)
+    replaced = listed[1000:1010]
+    for name in replaced:                # deferred again, due now: a new file under the same name
+        write_deferred(spool, arrival=NOW - 600, next_attempt=NOW - 5, msg_id=name)
+    added = [write_deferred(spool, arrival=NOW - 600, next_attempt=NOW - 5) for _ in range(15)]
+    events = retry_json(spool)
+    assert events[-1]["scanned"] == 1915 and events[-1]["stats"] == 25
+    assert sorted(e["id"] for e in events if e["action"] == "move") == sorted(replaced + added)
+    assert len(ids) == 2000 and events[-1]["next_due"] == NOW + 600
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage"])
+def test_damaged_index_costs_a_stat_per_file_never_a_wrong_time(spool, damage):
+    """The index is rewritten in place: a torn or damaged one (a byte changed, cut short,
+    overwritten) is recognised by its checksums and ignored."""
+    ids = [write_deferred(spool, arrival=NOW - 600, next_attempt=NOW + 600) for _ in range(40)]
+    retry_json(spool)
+    index = spool / ".retry-index"
+    data = bytearray(index.read_bytes())
+    assert len(data) > 40 * 24
+    if damage == "flip":
+        data[-24 * 5 + 17] ^= 0x40       # the time of one file's slot
+    elif damage == "truncate":
+        data = data[: len(data) - 24]
+    else:
+        data[:64] = b"\xff" * 64
+    index.write_bytes(bytes(data))
+    # Every file made due in place (same inode): only a stat per file can see it.
+    for msg_id in ids:
+        os.utime(spool / "deferred" / msg_id, (NOW - 1, NOW - 1))
+    events = retry_json(spool)
+    assert events[-1]["stats"] == 40 and events[-1]["moved"] == 40
+    assert sorted(stage(spool, "outgoing")) == sorted(ids)
