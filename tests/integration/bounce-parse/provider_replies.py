@@ -64,6 +64,32 @@ REPLIES = {
     "webde-policy": ("rcpt", "554-Transaction failed\r\n554-Reject due to policy restrictions.\r\n"
                              "554 For explanation visit https://postmaster.web.de/en/case?c=r0701&i=ip&v=127.0.0.1"
                              "&r=1MWSif-1sQ8Qf3aBT-00XSiO"),
+    "gmail-receiving-rate": ("rcpt", "452-4.2.1 The recipient is receiving mail at a rate that prevents additional\r\n"
+                                     "452-4.2.1 messages from being delivered. Please resend your message at a later\r\n"
+                                     "452-4.2.1 time. If the user is able to receive mail at that time, your message\r\n"
+                                     "452 4.2.1 will be delivered. h8si89qkb.2 - gsmtp"),
+    "outlook-hourly-limit": ("rcpt", "421 RP-001 (BAY004-MC1F60) Unfortunately, some messages from 127.0.0.1 weren't sent. "
+                                     "Please try again. We have limits for how many messages can be sent per hour and per "
+                                     "day. You can also refer to http://mail.live.com/mail/troubleshooting.aspx#errors."),
+    "outlook-dynamic-ip": ("rcpt", "550 OU-001 (SNT004-MC1F43) Unfortunately, messages from 127.0.0.1 weren't sent. Please "
+                                   "contact your Internet service provider. You can tell them that Hotmail does not relay "
+                                   "dynamically-assigned IP ranges. You can also refer your provider to "
+                                   "http://mail.live.com/mail/troubleshooting.aspx#errors."),
+    "o365-traffic-not-accepted": ("rcpt", "550 5.7.708 Service unavailable. Access denied, traffic not accepted from this "
+                                          "IP. For more information please go to "
+                                          "http://go.microsoft.com/fwlink/?LinkId=526653 AS(7230) "
+                                          "[VI1EUR06FT043.eop-eur06.prod.protection.outlook.com]"),
+    "o365-too-many-recipients": ("rcpt", "452 4.5.3 Too many recipients "
+                                         "[AM6EUR05FT012.eop-eur05.prod.protection.outlook.com]"),
+    "o365-bad-outbound-sender": ("rcpt", "550 5.1.8 Access denied, bad outbound sender AS(42004) "
+                                         "[DB8EUR05FT029.eop-eur05.prod.protection.outlook.com]"),
+    "exchange-hop-count": ("data", "554 5.4.14 Hop count exceeded - possible mail loop ATTR34 "
+                                   "[AM0PR02MB4563.eurprd02.prod.outlook.com]"),
+    "aol-not-accepted": ("rcpt", "521 5.2.1 :  AOL will not accept delivery of this message."),
+    "tonline-blocked": ("rcpt", "554 IP=127.0.0.1 - A problem occurred. (Ask your postmaster for help or to contact "
+                                "tosa@rx.t-online.de to clarify.) (BL)"),
+    "mimecast-antispoof": ("rcpt", "550 Rejected by header based Anti-Spoofing policy: sender@example.test - "
+                                   "https://community.mimecast.com/docs/DOC-1369#550 [Gx8zLmGwPGyT6tKhEqNpKA.uk123]"),
     "comcast-notcustomer": ("rcpt", "550 5.1.1 <{}>: Not our Customer"),
     "icloud-nouser": ("rcpt", "550 5.1.1 <{}>: user does not exist"),
     "exim-unrouteable": ("rcpt", "550 Unrouteable address"),

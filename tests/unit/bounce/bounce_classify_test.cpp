@@ -32,6 +32,9 @@ TEST(Classify, TextDecidesWhenTheCodeIsGeneric) {
   EXPECT_EQ(classify("4.7.0", "[TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user "
                              "complaints"), Reason::kSpamBlocked);
   EXPECT_EQ(classify("4.7.0", "Too many messages, slow down"), Reason::kRateLimited);
+  EXPECT_EQ(classify("4.2.1", "The recipient is receiving mail at a rate that prevents additional messages"),
+            Reason::kRateLimited);
+  EXPECT_EQ(classify("5.7.708", "Access denied, traffic not accepted from this IP."), Reason::kSpamBlocked);
   EXPECT_EQ(classify("5.7.0", "Must issue a STARTTLS command first"), Reason::kTlsSecurity);
   EXPECT_EQ(classify("", "Command died with status 1"), Reason::kMailerError);
   EXPECT_EQ(classify("", "this message has been in the queue too long"), Reason::kExpired);
