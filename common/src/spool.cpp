@@ -215,8 +215,11 @@ void Spool::sync(Stage stage) const {
   if (::fsync(dir_fd(stage)) != 0) fail_io("unable to sync spool directory " + std::string(to_string(stage)), errno);
 }
 
-int Spool::write_tmp(const std::string& name, std::string_view envelope_text, std::string_view message, bool lock) {
+int Spool::write_tmp(const std::string& name, std::string_view envelope_text, std::string_view message, bool lock,
+                     bool remove_stale) {
   int fd = ::openat(dir_fd(Stage::kTmp), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0 && errno == EEXIST && remove_stale && ::unlinkat(dir_fd(Stage::kTmp), name.c_str(), 0) == 0)
+    fd = ::openat(dir_fd(Stage::kTmp), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) fail_io("unable to create " + path(Stage::kTmp, name), errno);
   try {
     if (lock && ::flock(fd, LOCK_EX | LOCK_NB) != 0) fail_errno("unable to lock " + path(Stage::kTmp, name), errno);
@@ -661,8 +664,9 @@ void Claim::replace(const Envelope& envelope, std::string_view message) {
   sized.size = message.size();
   std::string text = serialize(sized);
   std::string tmp_name = id_ + ".rewrite";
-  // Locked before the rename: the claim never leaves its entry in active/ unlocked.
-  int fd = spool_->write_tmp(tmp_name, text, message, true);
+  // Locked before the rename: the claim never leaves its entry in active/ unlocked. A file of
+  // that name was left by a claimer that died: the claim is ours now, so it is replaced.
+  int fd = spool_->write_tmp(tmp_name, text, message, true, true);
   try {
     if (spool_->sync_directories_ && ::fsync(fd) != 0) fail_io("unable to sync " + spool_->path(Stage::kTmp, tmp_name), errno);
     if (::renameat(spool_->dir_fd(Stage::kTmp), tmp_name.c_str(), spool_->dir_fd(Stage::kActive), active_name().c_str()) != 0)

@@ -217,8 +217,10 @@ class Spool {
   int dir_fd(Stage stage) const { return dir_fds_[static_cast<int>(stage)]; }
   // Opens a stage's file read-only; -1 when it does not exist (or the id is not valid).
   int open_entry(Stage stage, const std::string& name) const;
-  // Writes a file in tmp/ holding envelope+message (not yet synced); returns its open fd (locked when lock).
-  int write_tmp(const std::string& id, std::string_view envelope_text, std::string_view message, bool lock);
+  // Writes a file in tmp/ holding envelope+message (not yet synced); returns its open fd (locked
+  // when lock). remove_stale: a file of that name already there is removed first.
+  int write_tmp(const std::string& id, std::string_view envelope_text, std::string_view message, bool lock,
+                bool remove_stale = false);
   // Renames a file of tmp/ into a stage and makes it durable (the file's data and the rename).
   // fresh: a new message, removed again when it cannot be made durable.
   void publish(const std::string& tmp_name, Stage stage, const std::string& name, int64_t mtime, int fd, bool fresh);

@@ -295,6 +295,19 @@ TEST_F(SpoolTest, FinishWithNewMessageReplacesAndMovesInBothSyncOrders) {
   }
 }
 
+// A claimer killed while writing its replacement leaves tmp/ID.rewrite behind; the next
+// claimer of the message replaces that file instead of failing on it.
+TEST_F(SpoolTest, RewriteLeftByDeadClaimerDoesNotBlockTheMessage) {
+  Spool spool(root());
+  std::string id = spool.deposit(Stage::kIncoming, envelope_for("a@b", {"c@d"}), "body");
+  std::ofstream(root() + "/tmp/" + id + ".rewrite") << "half a message";
+  auto claim = spool.claim(Stage::kIncoming, id);
+  ASSERT_TRUE(claim);
+  claim->finish(Stage::kOutgoing, claim->envelope(), "new body");
+  EXPECT_EQ(spool.load(Stage::kOutgoing, id)->message, "new body");
+  EXPECT_EQ(count_files(root() + "/tmp"), 0u);
+}
+
 // A claim reads a small file whole; a large one's message is read when asked for.
 TEST_F(SpoolTest, ClaimReadsSmallAndLargeMessagesExactly) {
   Spool spool(root());
@@ -325,16 +338,22 @@ TEST_F(SpoolTest, StageKilledWhileReplacingNeitherLosesNorDuplicates) {
   for (int round = 0; round < 15; ++round) {
     pid_t child = fork();
     if (child == 0) {
-      Spool spool(root());
-      for (const auto& e : spool.list(Stage::kIncoming)) {
-        auto claim = spool.claim(Stage::kIncoming, e.id);
-        if (claim) claim->finish(Stage::kOutgoing, claim->envelope(), filtered);
+      try {
+        Spool spool(root());
+        for (const auto& e : spool.list(Stage::kIncoming)) {
+          auto claim = spool.claim(Stage::kIncoming, e.id);
+          if (claim) claim->finish(Stage::kOutgoing, claim->envelope(), filtered);
+        }
+      } catch (...) {
+        _exit(2);  // e.g. a rewrite file left by the previous round's victim refused
       }
       _exit(0);
     }
     usleep(std::uniform_int_distribution<int>(200, 3000)(rng));
     kill(child, SIGKILL);
-    waitpid(child, nullptr, 0);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << "the stage failed in round " << round;
     Spool spool(root());
     spool.recover_leases(Clock().seconds() + 3600, 600);
   }
