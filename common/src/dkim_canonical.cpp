@@ -1,6 +1,8 @@
 #include "relay/dkim_canonical.hpp"
 
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 
 namespace relay::dkim {
 
@@ -108,21 +110,45 @@ std::string canonical_body(std::string_view body, Canon canon) {
   return out;
 }
 
+namespace {
+
+// Whether the byte pair (c, next) at some position shows a body canonicalization would change:
+// a bare LF (next is LF, c is not CR), or for relaxed a tab, a run of spaces, a space before CR.
+inline bool changes(char c, char next, bool relaxed) {
+  if (next == '\n' && c != '\r') return true;
+  return relaxed && (c == '\t' || (c == ' ' && (next == ' ' || next == '\r')));
+}
+
+// The same test on 16 pairs at once (GCC/Clang vector extensions: SSE2 on x86-64, NEON on
+// ARM): a byte loop over a 10 KB body costs as much as a tenth of an ed25519 signature.
+using Bytes16 = signed char __attribute__((vector_size(16)));
+
+bool any_change(const char* p, size_t size, bool relaxed) {
+  size_t i = 0;  // pairs (p[i], p[i + 1]) for i + 1 < size
+  Bytes16 found = {};
+  for (; i + 17 <= size; i += 16) {
+    Bytes16 c, next;
+    std::memcpy(&c, p + i, 16);
+    std::memcpy(&next, p + i + 1, 16);
+    found |= (next == '\n') & (c != '\r');
+    if (relaxed) found |= (c == '\t') | ((c == ' ') & ((next == ' ') | (next == '\r')));
+  }
+  uint64_t halves[2];
+  std::memcpy(halves, &found, sizeof halves);
+  if ((halves[0] | halves[1]) != 0) return true;
+  for (; i + 1 < size; ++i)
+    if (changes(p[i], p[i + 1], relaxed)) return true;
+  return false;
+}
+
+}  // namespace
+
 std::optional<std::string_view> canonical_body_in_place(std::string_view body, Canon canon) {
   const bool relaxed = canon == Canon::kRelaxed;
   if (body.empty()) return relaxed ? std::optional<std::string_view>(body) : std::nullopt;
-  if (body.size() < 2 || body.substr(body.size() - 2) != "\r\n") return std::nullopt;
-  // One pass over the bytes: a bare LF, or what relaxed would change, needs the copy.
-  // body ends with CRLF, so a space is never its last byte and p[i + 1] is always there.
-  const char* p = body.data();
-  for (size_t i = 0; i < body.size(); ++i) {
-    char c = p[i];
-    if (c == '\n') {
-      if (i == 0 || p[i - 1] != '\r') return std::nullopt;
-    } else if (relaxed && (c == '\t' || (c == ' ' && (p[i + 1] == ' ' || p[i + 1] == '\r')))) {
-      return std::nullopt;
-    }
-  }
+  // Ending with CRLF: the last byte is covered as the second of a pair, and a first LF is bare.
+  if (body.size() < 2 || body.substr(body.size() - 2) != "\r\n" || body.front() == '\n') return std::nullopt;
+  if (any_change(body.data(), body.size(), relaxed)) return std::nullopt;
   size_t end = body.size();
   while (end >= 4 && body.substr(end - 4, 4) == "\r\n\r\n") end -= 2;  // trailing empty lines
   if (end == 2 && relaxed) return body.substr(0, 0);  // only empty lines: relaxed keeps none

@@ -66,7 +66,7 @@ TEST(DkimCanonical, InPlaceBodyMatchesTheCopyWheneverItApplies) {
   for (int round = 0; round < 200000; ++round) {
     std::string body;
     state = state * 1103515245 + 12345;
-    size_t length = (state >> 16) % 24;
+    size_t length = (state >> 16) % 60;  // past 16 and 32: the vector loop and its tail
     for (size_t i = 0; i < length; ++i) {
       state = state * 1103515245 + 12345;
       body += alphabet[(state >> 16) % 5];
