@@ -90,6 +90,22 @@ REPLIES = {
                                 "tosa@rx.t-online.de to clarify.) (BL)"),
     "mimecast-antispoof": ("rcpt", "550 Rejected by header based Anti-Spoofing policy: sender@example.test - "
                                    "https://community.mimecast.com/docs/DOC-1369#550 [Gx8zLmGwPGyT6tKhEqNpKA.uk123]"),
+    "postgrey": ("rcpt", "450 4.2.0 <{}>: Recipient address rejected: Greylisted, see "
+                         "http://postgrey.schweikert.ch/help/greylisting.example.html"),
+    "address-rejected": ("rcpt", "550 5.1.0 Address rejected."),
+    "bad-syntax": ("rcpt", "553 5.1.3 Bad recipient address syntax"),
+    "gmail-security-content": ("data", "552-5.7.0 This message was blocked because its content presents a potential\r\n"
+                                       "552-5.7.0 security issue. Please visit\r\n"
+                                       "552-5.7.0  https://support.google.com/mail/?p=BlockedMessage to review our\r\n"
+                                       "552 5.7.0 message content and attachment content guidelines. i9si90qkb.1 - gsmtp"),
+    "gmail-low-reputation": ("data", "550-5.7.1 [127.0.0.1] Gmail has detected that this message is likely\r\n"
+                                     "550-5.7.1 suspicious due to the very low reputation of the sending domain. To\r\n"
+                                     "550-5.7.1 best protect our users from spam, the message has been blocked.\r\n"
+                                     "550 5.7.1  https://support.google.com/mail/answer/188131 j1si12qkb.0 - gsmtp"),
+    "mailru-disabled": ("rcpt", "550 Message was not accepted -- invalid mailbox.  Local mailbox {} is unavailable: "
+                                "account is disabled"),
+    "system-storage": ("rcpt", "452 4.3.1 Insufficient system storage"),
+    "zoho-policy": ("data", "554 5.7.7 Email policy violation detected"),
     "comcast-notcustomer": ("rcpt", "550 5.1.1 <{}>: Not our Customer"),
     "icloud-nouser": ("rcpt", "550 5.1.1 <{}>: user does not exist"),
     "exim-unrouteable": ("rcpt", "550 Unrouteable address"),
