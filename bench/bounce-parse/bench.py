@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "integration" / "bounce-parse" / "corpus"
 
 SISIMAI = r'''
-use strict; use Sisimai; use Sisimai::Reason::Blocked;
+use strict; use Sisimai; use Sisimai::Reason::Blocked; use Sisimai::Reason::UserUnknown;
 my $v = Sisimai->make($ARGV[0], vacation => 1) || [];
 for my $e (@$v) {
     my $d = $e->damn;
@@ -35,6 +35,8 @@ for my $e (@$v) {
         && $text =~ /hop count exceeded|forwarding loop|message looping|routing loop|too many hops/;
     $reason = "requireptr" if $reason eq "blocked" && $text =~ /cannot find your hostname|ptr record|reverse dns/;
     $reason = "blocked-by-status" if $reason eq "blocked" && !Sisimai::Reason::Blocked->match($text);
+    # Its "filtered" is an unknown user refused late, or a recipient's own filter: only the first has a name here.
+    $reason = "filtered-not-user" if $reason eq "filtered" && !Sisimai::Reason::UserUnknown->match($text);
     print join("\t", map { defined $_ ? $_ : "" } $d->{origin}, $d->{recipient}, $d->{deliverystatus}, $reason), "\n";
 }
 '''
