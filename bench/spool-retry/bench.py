@@ -8,8 +8,10 @@ What is timed on each side, as the same work:
              spool-retry: the process, from spawn to exit (due files locked, envelope read and
              checked, moved to outgoing/, outgoing/ synced once, index saved).
              Postfix: from `postkick public qmgr D` until qmgr has logged "(queue active)" for
-             every due message (moved to active/, envelope records read); its delivery agents
-             already run meanwhile.
+             every due message (moved to active/, its defer log removed, envelope records
+             read), the next hop a listener that never greets, so no delivery ends meanwhile.
+             Both keep each message's deferral reasons (spool-retry in the envelope, Postfix
+             in the defer log it removes here and rebuilds at the next attempt).
   attempted  until every due message has had its delivery attempt and is deferred again, the
              next hop being a closed loopback port (connection refused).
              spool-retry --deliver (spool-retry, then mx-deliver over outgoing/: 1,000
@@ -17,7 +19,8 @@ What is timed on each side, as the same work:
              Postfix: until all are logged status=deferred (smtp(8) tries; once the destination
              is marked dead, qmgr defers the rest itself: fewer connections than mx-deliver).
 Also: spool-retry's first pass (no index), --full-scan (a stat per file), a pass with nothing
-due and one over an unchanged deferred/, qmgr's CPU (schedstat) and memory (VmHWM).
+due over a changed deferred/ (read, no stat) and over an unchanged one (not read), qmgr's CPU
+(schedstat) and memory (VmHWM).
 Postfix's nothing-due scan logs nothing, so its time is not measured here (anchor: 227 ms).
 
 usage: bench.py [--bin DIR] [--dir DIR] [--sizes 10000,100000] [--repeat 3] [--no-postfix]
@@ -111,9 +114,18 @@ class RelaySide:
         put_back(self.root, self.due, stage="deferred")
         return result
 
+    def touch_deferred(self):
+        """Changes deferred/ itself (a dot file, which spool-retry never reads, made and removed)."""
+        marker = self.root / "deferred" / ".bench-touch"
+        marker.touch()
+        marker.unlink()
+
     def nothing_due(self, repeat):
         early = [*self.base[:4], str(NOW - 3600), *self.base[5:]]
-        changed = [timed(early) for _ in range(repeat)]     # index used, deferred/ changed: no stat
+        changed = []
+        for _ in range(repeat):     # the directory read (deferred/ changed), no stat: the index knows every file
+            self.touch_deferred()
+            changed.append(timed(early))
         time.sleep(2.1)     # deferred/ quiet for two seconds: the next pass may record it idle
         timed(early)
         idle = [timed(early) for _ in range(repeat)]
@@ -180,6 +192,8 @@ def report(results, with_postfix):
               f" {r['full'] * ms:>9.0f} {r['full_cpu'] * ms:>4.0f} | {r['attempted'] * ms:>9.0f}"
               f" {r['attempted_cpu'] * ms:>4.0f} | {r['nothing'] * ms:>8.0f} {r['nothing_cpu'] * ms:>4.0f}"
               f" {r['idle'] * ms:>5.1f} | {r['rss']:>7.1f}")
+    print("  cold: first pass, no index; full-scan: a stat per file; none due: deferred/ changed since the"
+          " last pass (read, no stat); idle: deferred/ unchanged since a pass with nothing due (not read)")
     if with_postfix:
         print("Postfix qmgr, same run (ms, medians; cpu = qmgr's own) and the ratios spool-retry / Postfix:")
         print(f"{'deferred':>9} | {'hand-off':>8} {'cpu':>4} {'attempted':>9} {'cpu':>4} | {'qmgr MB':>7} {'peak':>5} |"
