@@ -205,6 +205,9 @@ def report(results, with_postfix):
                   f" | {r['attempted'] / r['pf_attempted']:>14.2f}")
         for size, r in results.items():
             runs = r["runs"]
+            best = min(a[0] for a in runs["handoff"]) / min(b[0] for b in runs["pf_handoff"])
+            worst = max(a[0] / b[0] for a, b in zip(runs["handoff"], runs["pf_handoff"]))
+            print(f"  {size}: hand-off ratio of the best passes {best:.2f}, of the worst pair {worst:.2f}")
             print(f"  {size} every pass, wall ms (spool-retry / qmgr): hand-off "
                   + ", ".join(f"{a[0] * ms:.0f}/{b[0] * ms:.0f}" for a, b in zip(runs["handoff"], runs["pf_handoff"]))
                   + "; attempted "
