@@ -81,6 +81,12 @@ Child::~Child() {
 
 void Child::close_input() { close_fd(in_); }
 
+void Child::widen_pipes(int bytes) {
+  // Best effort: a refused size leaves the default pipe, which only holds fewer bytes in flight.
+  for (int fd : {in_, out_})
+    if (fd >= 0) ::fcntl(fd, F_SETPIPE_SZ, bytes);
+}
+
 void Child::kill() {
   if (reaped_) return;
   ::kill(pid_, SIGKILL);
