@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "journal_record.hpp"
@@ -73,7 +74,11 @@ int create_journal(const std::string& path, size_t capacity) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) relay::fail_errno("unable to create " + path, errno);
     struct stat st {};
-    if (::flock(fd, LOCK_EX) != 0 || ::fstat(fd, &st) != 0) relay::fail_errno("unable to lock " + path, errno);
+    if (::flock(fd, LOCK_EX) != 0 || ::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      relay::fail_errno("unable to lock " + path, err);
+    }
     if (st.st_nlink == 0) {  // another starting instance took it for a dead one's
       ::close(fd);
       continue;
@@ -92,6 +97,13 @@ int create_journal(const std::string& path, size_t capacity) {
   }
 }
 
+// What a journal must not survive: an error the kernel reports once, after which nothing
+// written to that file can be trusted. The journals stay; the next start recovers them.
+[[noreturn]] void stop_for_recovery(const std::string& what) {
+  relay::log::fatal(what + "; stopping, the next start recovers the journaled messages");
+  std::_Exit(relay::kExitTemporary);
+}
+
 }  // namespace
 
 IntakeJournal::IntakeJournal(relay::Spool& spool, JournalOptions options)
@@ -99,16 +111,29 @@ IntakeJournal::IntakeJournal(relay::Spool& spool, JournalOptions options)
   std::string dir = spool.root() + "/journal";
   if (::mkdir(dir.c_str(), 0770) != 0 && errno != EEXIST) relay::fail_errno("unable to create " + dir, errno);
   recover_journals(spool, dir);
-  for (int i = 0; i < 2; ++i) {
-    slots_[i].path = dir + "/smtp-listen." + std::to_string(::getpid()) + "." + std::to_string(i);
-    slots_[i].fd = create_journal(slots_[i].path, options_.capacity);
-  }
   root_fd_ = open_directory(spool.root());
   tmp_fd_ = open_directory(spool.path(relay::Stage::kTmp, ""));
-  int dir_fd = open_directory(dir);
-  int synced = ::fsync(dir_fd);
-  ::close(dir_fd);
-  if (synced != 0) fail_io("unable to sync " + dir, errno);
+  try {
+    for (int i = 0; i < 2; ++i) {
+      slots_[i].path = dir + "/smtp-listen." + std::to_string(::getpid()) + "." + std::to_string(i);
+      slots_[i].fd = create_journal(slots_[i].path, options_.capacity);
+      slots_[i].file_size = options_.capacity;
+      slots_[i].next_seq = journal::random_first_seq();
+    }
+    int dir_fd = open_directory(dir);
+    int synced = ::fsync(dir_fd);
+    ::close(dir_fd);
+    if (synced != 0) fail_io("unable to sync " + dir, errno);
+  } catch (...) {
+    for (Slot& slot : slots_) {
+      if (slot.fd < 0) continue;
+      ::unlink(slot.path.c_str());
+      ::close(slot.fd);
+    }
+    ::close(root_fd_);
+    ::close(tmp_fd_);
+    throw;
+  }
   // Signals are the event loop's (signalfd): these threads must never be the ones they hit.
   sigset_t all, previous;
   sigfillset(&all);
@@ -128,13 +153,7 @@ IntakeJournal::~IntakeJournal() {
   committer_.join();
   publisher_.join();
   for (Slot& slot : slots_) {
-    if (slot.settled()) {
-      ::unlink(slot.path.c_str());
-    } else {
-      relay::log::warning("unable to publish " + std::to_string(slot.journaled.size()) + " journaled messages; " +
-                          slot.path + " is kept and the next start recovers them");
-      for (const Journaled& entry : slot.journaled) ::close(entry.fd);
-    }
+    ::unlink(slot.path.c_str());  // everything was published (a failed publish ends the process)
     ::close(slot.fd);
   }
   ::close(root_fd_);
@@ -154,38 +173,36 @@ void IntakeJournal::commit(relay::Spool::Writer& writer, relay::Stage stage) {
 }
 
 bool IntakeJournal::publish_due(const Slot& slot) const {
-  return std::chrono::steady_clock::now() >= slot.first_journaled + options_.publish_interval ||
-         slot.position >= options_.capacity / 4 * 3 || slot.journaled.size() >= kMaxJournaled;
+  return std::chrono::steady_clock::now() >= slot.first_pending + options_.publish_interval ||
+         slot.position >= options_.capacity / 4 * 3 || slot.pending.size() >= kMaxJournaled;
 }
 
 void IntakeJournal::commit_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
     Slot& slot = slots_[active_];
-    if (gave_up_) break;
-    if (!slot.journaled.empty() && !handed_over_ && ((stopping_ && queue_.empty()) || publish_due(slot))) {
+    if (!slot.pending.empty() && !handed_over_ && ((stopping_ && queue_.empty()) || publish_due(slot))) {
       handed_over_ = &slot;  // the publisher's now; appends go to the other file
       active_ ^= 1;
       publish_.notify_one();
       continue;
     }
     if (queue_.empty()) {
-      if (stopping_ && slot.journaled.empty()) break;
-      if (slot.journaled.empty() || stopping_ || handed_over_)
+      if (stopping_ && slot.pending.empty()) break;
+      if (slot.pending.empty() || stopping_ || handed_over_)
         work_.wait(lock);  // for requests, or for the publisher to be free
       else
-        work_.wait_until(lock, slot.first_journaled + options_.publish_interval);
+        work_.wait_until(lock, slot.first_pending + options_.publish_interval);
       continue;
     }
-    if (healthy_ && handed_over_ && slot.journaled.size() >= kMaxJournaled) {
+    if (handed_over_ && slot.pending.size() >= kMaxJournaled) {
       work_.wait(lock);  // both files busy: hold the sessions back until the publisher catches up
       continue;
     }
     std::vector<Request*> batch;
     batch.swap(queue_);
-    bool healthy = healthy_;
     lock.unlock();
-    append(slot, batch, healthy);
+    append(slot, batch);
     lock.lock();
     for (Request* request : batch) request->done = true;
     done_.notify_all();
@@ -201,39 +218,23 @@ void IntakeJournal::publish_loop() {
     if (!handed_over_) return;
     Slot& slot = *handed_over_;
     lock.unlock();
-    bool published = publish(slot);
+    publish(slot);
     lock.lock();
-    if (published && !healthy_) relay::log::info("publishing into the spool works again");
-    healthy_ = published;
-    if (published || stopping_) {
-      gave_up_ = !published;
-      handed_over_ = nullptr;
-      work_.notify_one();
-      if (gave_up_) return;
-      continue;
-    }
-    publish_.wait_for(lock, options_.publish_interval, [this] { return stopping_; });
+    handed_over_ = nullptr;
+    work_.notify_one();
   }
 }
 
-void IntakeJournal::append(Slot& slot, std::vector<Request*>& batch, bool healthy) {
-  if (!healthy) {
-    // Acknowledged mail must reach its stage: while it cannot, no more is taken on.
-    for (Request* request : batch) {
-      request->error = std::make_exception_ptr(
-          relay::Failure(relay::kExitTemporary, "unable to queue " + request->id + ": publishing into the spool fails"));
-      discard(request->id, request->fd);
-    }
-    return;
-  }
+void IntakeJournal::append(Slot& slot, std::vector<Request*>& batch) {
   std::string records;
-  std::vector<Request*> appended;
+  std::vector<std::pair<Request*, size_t>> appended;  // with each record's offset in records
   for (Request* request : batch) {
     try {
+      size_t offset = records.size();
       journal::append_message(records, slot.next_seq, request->stage, request->id,
                               read_tmp_file(tmp_fd_, request->id, spool_.path(relay::Stage::kTmp, request->id)));
       ++slot.next_seq;
-      appended.push_back(request);
+      appended.emplace_back(request, offset);
     } catch (...) {
       request->error = std::current_exception();
       discard(request->id, request->fd);
@@ -242,70 +243,83 @@ void IntakeJournal::append(Slot& slot, std::vector<Request*>& batch, bool health
   if (appended.empty()) return;
   try {
     write_at(slot.fd, records, slot.position, slot.path);
-    if (::fdatasync(slot.fd) != 0) fail_io("unable to sync " + slot.path, errno);
   } catch (...) {
-    // Clients hear 451/452 and send again: spoil the batch's first header, or a recovery
-    // could bring back what they were told had failed.
-    const char zeros[32] = {};
-    if (::pwrite(slot.fd, zeros, sizeof zeros, static_cast<off_t>(slot.position)) == sizeof zeros) ::fdatasync(slot.fd);
+    // Clients hear 451/452 and send again: none of the batch may come back in a recovery.
+    try {
+      write_at(slot.fd, std::string(records.size(), '\0'), slot.position, slot.path);
+    } catch (const std::exception& e) {
+      stop_for_recovery(std::string("unable to take back a failed journal write: ") + e.what());
+    }
+    if (::fdatasync(slot.fd) != 0) stop_for_recovery("unable to sync " + slot.path + ": " + std::strerror(errno));
     slot.next_seq -= appended.size();
-    for (Request* request : appended) {
+    for (auto& [request, offset] : appended) {
       request->error = std::current_exception();
       discard(request->id, request->fd);
     }
     return;
   }
-  if (slot.journaled.empty()) slot.first_journaled = std::chrono::steady_clock::now();
+  // A write past the zeros grows the file: then its size must reach the disk too.
+  bool grew = slot.position + records.size() > slot.file_size;
+  if ((grew ? ::fsync(slot.fd) : ::fdatasync(slot.fd)) != 0)
+    stop_for_recovery("unable to sync " + slot.path + ": " + std::strerror(errno));
+  if (grew) slot.file_size = slot.position + records.size();
+  if (slot.pending.empty()) slot.first_pending = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < appended.size(); ++i) {
+    auto [request, offset] = appended[i];
+    size_t end = i + 1 < appended.size() ? appended[i + 1].second : records.size();
+    slot.pending.push_back({{request->id, request->stage}, request->fd, slot.position + offset, end - offset});
+  }
   slot.position += records.size();
-  for (Request* request : appended) slot.journaled.push_back({request->id, request->stage, request->fd});
 }
 
-bool IntakeJournal::publish(Slot& slot) {
-  auto failed = [this](const std::string& what, int err) {
-    if (healthy_) relay::log::warning(what + ": " + std::strerror(err) + "; no mail is taken on until it works");
-    return false;
-  };
+void IntakeJournal::publish(Slot& slot) {
   // syncfs: one commit makes every journaled file durable in tmp/, whatever their number.
-  if (::syncfs(root_fd_) != 0) return failed("unable to sync the spool's file system", errno);
+  if (::syncfs(root_fd_) != 0) stop_for_recovery(std::string("unable to sync the spool's file system: ") + std::strerror(errno));
+  restore_missing(slot);
   std::string record;
   journal::append_published(record, slot.next_seq, slot.next_seq - 1);
   try {
     write_at(slot.fd, record, slot.position, slot.path);
   } catch (const std::exception& e) {
-    return failed(e.what(), EIO);
+    stop_for_recovery(e.what());
   }
-  if (::fdatasync(slot.fd) != 0) return failed("unable to sync " + slot.path, errno);
+  if (::fdatasync(slot.fd) != 0) stop_for_recovery("unable to sync " + slot.path + ": " + std::strerror(errno));
   ++slot.next_seq;
   slot.position += record.size();
 
-  std::vector<Journaled> left;
-  for (Journaled& entry : slot.journaled) {
-    // The target by path, not by a descriptor kept open: a stage directory made again is found.
-    std::string target = spool_.path(entry.stage, entry.id);
-    if (::renameat(tmp_fd_, entry.id.c_str(), AT_FDCWD, target.c_str()) != 0) {
-      int err = errno;
-      if (::faccessat(tmp_fd_, entry.id.c_str(), F_OK, 0) == 0) {  // still there: the stage is the trouble
-        if (left.empty()) failed("unable to move " + entry.id + " into " + std::string(relay::to_string(entry.stage)), err);
-        left.push_back(entry);
-        continue;
-      }
-      relay::log::warning("message " + entry.id + " was removed from tmp/ before it was published");
-    }
-    slot.unsynced.insert(entry.stage);
-    ::close(entry.fd);
+  std::vector<Journaled> batch;
+  for (const Pending& pending : slot.pending) batch.push_back(pending.entry);
+  try {
+    if (!publish_from_tmp(spool_, tmp_fd_, batch, false).empty())
+      stop_for_recovery("a journaled message vanished from tmp/ while it was published");
+  } catch (const std::exception& e) {
+    stop_for_recovery(e.what());
   }
-  slot.journaled = std::move(left);
-  // Until the renames are durable the journal keeps what a recovery needs: no start over.
-  for (auto stage = slot.unsynced.begin(); stage != slot.unsynced.end(); stage = slot.unsynced.erase(stage)) {
-    std::string dir = spool_.path(*stage, "");
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int err = fd < 0 || ::fsync(fd) != 0 ? errno : 0;
-    if (fd >= 0) ::close(fd);
-    if (err != 0) return failed("unable to sync " + dir, err);
-  }
-  if (!slot.journaled.empty()) return false;
+  for (const Pending& pending : slot.pending) ::close(pending.fd);
+  slot.pending.clear();
   slot.position = 0;  // every record is done with: start the file over
-  return true;
+}
+
+void IntakeJournal::restore_missing(Slot& slot) {
+  // Something removed a file it should not have: the journal has the message.
+  bool restored = false;
+  for (const Pending& pending : slot.pending) {
+    if (::faccessat(tmp_fd_, pending.entry.id.c_str(), F_OK, 0) == 0) continue;
+    relay::log::warning("message " + pending.entry.id + " was removed from tmp/ before it was published; writing it again from the journal");
+    std::string bytes(pending.record_size, '\0');
+    if (::pread(slot.fd, bytes.data(), bytes.size(), static_cast<off_t>(pending.record_offset)) !=
+        static_cast<ssize_t>(bytes.size()))
+      stop_for_recovery("unable to read " + slot.path);
+    journal::Chain chain = journal::read_chain(bytes);
+    if (chain.records.size() != 1) stop_for_recovery("unable to read back the record of " + pending.entry.id);
+    try {
+      write_tmp_copy(tmp_fd_, pending.entry.id, chain.records.front().file);
+    } catch (const std::exception& e) {
+      stop_for_recovery(e.what());
+    }
+    restored = true;
+  }
+  if (restored && ::fsync(tmp_fd_) != 0) stop_for_recovery(std::string("unable to sync tmp/: ") + std::strerror(errno));
 }
 
 void IntakeJournal::discard(const std::string& id, int fd) {

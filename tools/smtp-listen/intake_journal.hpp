@@ -3,11 +3,12 @@
 // in tmp/ is appended whole to a journal file, and one fdatasync covers every message appended
 // meanwhile; the file was filled with zeros when it was made, so that flush commits no
 // file-system metadata. The 250 follows that flush. A publisher thread then makes the batch
-// durable where it lies (syncfs), says so in the journal, renames the files into their stages
-// and syncs those directories; that journal file is then written from its start again. There
-// are two journal files: the committer appends to one while the publisher works through the
-// other, so a slow publish never holds up a 250. After a crash, the next start finishes the
-// work from the journals (journal_recovery.hpp). smtp-listen(8), INTAKE JOURNAL.
+// durable where it lies (syncfs), says so in the journal, and moves the files into their
+// stages (journal_recovery.hpp); that journal file is then written from its start again.
+// There are two journal files: the committer appends to one while the publisher works through
+// the other, so a slow publish never holds up a 250. A publish that fails stops smtp-listen
+// (exit 75): an I/O error is reported only once, so nothing after it could be trusted, and
+// the next start recovers everything from the journals. smtp-listen(8), INTAKE JOURNAL.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "journal_recovery.hpp"
 #include "relay/spool.hpp"
 
 namespace smtp_listen {
@@ -32,7 +34,7 @@ class IntakeJournal {
   // Recovers the journals that dead processes left in the spool's journal/ directory
   // (made when missing), then starts journals of its own.
   IntakeJournal(relay::Spool& spool, JournalOptions options);
-  // Publishes what is left and removes the journals (or keeps them for recovery when that fails).
+  // Publishes what is left and removes the journals.
   ~IntakeJournal();
   IntakeJournal(const IntakeJournal&) = delete;
   IntakeJournal& operator=(const IntakeJournal&) = delete;
@@ -50,28 +52,29 @@ class IntakeJournal {
     bool done = false;
     std::exception_ptr error;
   };
-  struct Journaled {
-    std::string id;
-    relay::Stage stage;
-    int fd;  // kept open and locked until published, so that purge_tmp leaves it alone
+  struct Pending {
+    Journaled entry;
+    int fd;                  // kept open and locked until published, so that purge_tmp leaves it alone
+    uint64_t record_offset;  // its record in the journal, for when tmp/ lost the file
+    uint64_t record_size;
   };
   // One journal file and the messages it holds that are not yet in their stage.
   struct Slot {
     std::string path;
     int fd = -1;
-    uint64_t next_seq = 1;  // never reset: a new pass over the file outnumbers what is left of the last
+    uint64_t file_size = 0;
+    uint64_t next_seq = 0;  // random at first, never reset: a new pass outnumbers the last one's leftovers
     uint64_t position = 0;
-    std::vector<Journaled> journaled;
-    std::set<relay::Stage> unsynced;  // renamed into, directory not yet synced
-    std::chrono::steady_clock::time_point first_journaled;
-    bool settled() const { return journaled.empty() && unsynced.empty(); }
+    std::vector<Pending> pending;
+    std::chrono::steady_clock::time_point first_pending;
   };
 
   void commit_loop();
   void publish_loop();
   bool publish_due(const Slot& slot) const;
-  void append(Slot& slot, std::vector<Request*>& batch, bool healthy);
-  bool publish(Slot& slot);  // false: something failed and was logged; try again later
+  void append(Slot& slot, std::vector<Request*>& batch);
+  void publish(Slot& slot);  // or stops the process
+  void restore_missing(Slot& slot);
   void discard(const std::string& id, int fd);
 
   relay::Spool& spool_;
@@ -87,10 +90,8 @@ class IntakeJournal {
   std::vector<Request*> queue_;
   int active_ = 0;                   // the slot the committer appends to
   Slot* handed_over_ = nullptr;      // the slot the publisher works on
-  bool healthy_ = true;              // publishing works; while it does not, no mail is taken on
   bool stopping_ = false;
   bool committer_done_ = false;
-  bool gave_up_ = false;             // publishing failed at stop: the journals are left for recovery
   std::thread committer_;
   std::thread publisher_;
 };

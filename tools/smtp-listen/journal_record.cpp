@@ -1,8 +1,11 @@
 #include "journal_record.hpp"
 
+#include <openssl/rand.h>
 #include <zlib.h>
 
 #include <cstring>
+
+#include "relay/envelope.hpp"
 
 namespace smtp_listen::journal {
 namespace {
@@ -68,8 +71,24 @@ void append_published(std::string& out, uint64_t seq, uint64_t up_to) {
   append_record(out, RecordType::kPublished, seq, head, {});
 }
 
-std::vector<Record> read_chain(std::string_view journal) {
-  std::vector<Record> chain;
+namespace {
+
+// The envelope of a journaled spool file names the record's id.
+bool file_of(std::string_view file, std::string_view id) {
+  size_t end = relay::envelope_end(file);
+  if (end == std::string_view::npos) return false;
+  try {
+    return relay::parse_envelope(file.substr(0, end)).id == id;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+Chain read_chain(std::string_view journal) {
+  Chain chain;
+  std::vector<Record>& records = chain.records;
   size_t offset = 0;
   while (journal.size() - offset >= kHeaderSize) {
     std::string_view header = journal.substr(offset, kHeaderSize);
@@ -78,7 +97,7 @@ std::vector<Record> read_chain(std::string_view journal) {
     uint64_t seq = get<uint64_t>(header, 8);
     uint64_t length = get<uint64_t>(header, 16);
     if (length > kMaxPayload || length > journal.size() - offset - kHeaderSize) break;
-    if (!chain.empty() && seq != chain.back().seq + 1) break;  // left from an earlier pass
+    if (!records.empty() && seq != records.back().seq + 1) break;  // left from an earlier pass
     std::string_view payload = journal.substr(offset + kHeaderSize, length);
     if (get<uint32_t>(header, kCrcOffset) != checksum(header.substr(0, kCrcOffset), payload)) break;  // torn
     Record record;
@@ -86,22 +105,31 @@ std::vector<Record> read_chain(std::string_view journal) {
     record.seq = seq;
     if (type == RecordType::kMessage) {
       if (payload.size() < 8) break;
-      auto stage = get<uint32_t>(payload, 0);
+      auto stage = static_cast<relay::Stage>(get<uint32_t>(payload, 0));
       auto id_size = get<uint32_t>(payload, 4);
-      if (stage > static_cast<uint32_t>(relay::Stage::kSent) || id_size > payload.size() - 8) break;
-      record.stage = static_cast<relay::Stage>(stage);
+      if ((stage != relay::Stage::kIncoming && stage != relay::Stage::kHold) || id_size > payload.size() - 8) break;
+      record.stage = stage;
       record.id = payload.substr(8, id_size);
       record.file = payload.substr(8 + id_size);
+      if (!relay::valid_id(std::string(record.id)) || !file_of(record.file, record.id)) break;
     } else if (type == RecordType::kPublished) {
       if (payload.size() != 8) break;
       record.published_up_to = get<uint64_t>(payload, 0);
     } else {
       break;
     }
-    chain.push_back(record);
+    records.push_back(record);
     offset += kHeaderSize + length;
   }
+  chain.end = offset;
   return chain;
+}
+
+uint64_t random_first_seq() {
+  uint64_t seq = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&seq), sizeof seq) != 1)
+    throw std::runtime_error("unable to draw a random journal sequence number");
+  return seq >> 1;  // half the range left before it wraps
 }
 
 }  // namespace smtp_listen::journal

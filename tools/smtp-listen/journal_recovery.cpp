@@ -10,14 +10,11 @@
 #include <set>
 
 #include "journal_record.hpp"
-#include "relay/envelope.hpp"
 #include "relay/exit_codes.hpp"
 #include "relay/log.hpp"
 
 namespace smtp_listen {
 namespace {
-
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 void sync_directory(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -41,43 +38,103 @@ std::string read_all(int fd, const std::string& path) {
   }
 }
 
+void write_all_at(int fd, std::string_view bytes, off_t offset, const std::string& what) {
+  while (!bytes.empty()) {
+    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) relay::fail_errno("unable to write " + what, errno);
+    bytes.remove_prefix(static_cast<size_t>(n));
+    offset += n;
+  }
+}
+
 }  // namespace
 
-RecoveryCount recover_journal(relay::Spool& spool, std::string_view journal) {
-  std::vector<journal::Record> chain = journal::read_chain(journal);
-  uint64_t published_up_to = 0;
-  for (const journal::Record& record : chain)
-    if (record.type == journal::RecordType::kPublished) published_up_to = record.published_up_to;
-
-  RecoveryCount count;
-  std::set<relay::Stage> touched;
-  for (const journal::Record& record : chain) {
-    if (record.type != journal::RecordType::kMessage) continue;
-    std::string id(record.id);
-    if (!relay::valid_id(id)) continue;
-    std::string tmp_path = spool.path(relay::Stage::kTmp, id);
-    if (record.seq <= published_up_to) {
-      // Durable in tmp/ when the publish record was written; gone from there means renamed.
-      if (!exists(tmp_path)) continue;
-      if (::rename(tmp_path.c_str(), spool.path(record.stage, id).c_str()) != 0)
-        relay::fail_errno("unable to move " + id + " into " + std::string(relay::to_string(record.stage)), errno);
-      touched.insert(record.stage);
-      ++count.renamed;
+std::vector<std::string> publish_from_tmp(const relay::Spool& spool, int tmp_fd, const std::vector<Journaled>& batch,
+                                          bool after_crash) {
+  // Links rather than renames: without a file-system journal a rename may reach the disk
+  // half done, and the tmp/ name is the proof that a message was not yet published.
+  std::vector<std::string> missing;
+  std::vector<const Journaled*> linked;
+  std::set<relay::Stage> stages;
+  for (const Journaled& entry : batch) {
+    if (::faccessat(tmp_fd, entry.id.c_str(), F_OK, 0) != 0) {
+      if (errno != ENOENT) relay::fail_errno("unable to find " + spool.path(relay::Stage::kTmp, entry.id), errno);
+      missing.push_back(entry.id);
       continue;
     }
-    // Never renamed (that waits for the publish record): tmp/ may hold a part of it, or nothing.
-    if (spool.find(id)) continue;
-    ::unlink(tmp_path.c_str());
-    size_t body = relay::envelope_end(record.file);
-    if (body == std::string_view::npos) {
-      relay::log::warning("unable to recover message " + id + " from the intake journal: its envelope is cut short");
-      continue;
-    }
-    relay::Envelope envelope = relay::parse_envelope(record.file.substr(0, body));
-    spool.deposit(record.stage, std::move(envelope), record.file.substr(body));  // durable on return
-    ++count.rewritten;
+    linked.push_back(&entry);
+    if (after_crash && spool.find(entry.id)) continue;
+    std::string target = spool.path(entry.stage, entry.id);
+    if (::linkat(tmp_fd, entry.id.c_str(), AT_FDCWD, target.c_str(), 0) != 0 && errno != EEXIST)
+      relay::fail_errno("unable to move " + entry.id + " into " + std::string(relay::to_string(entry.stage)), errno);
+    stages.insert(entry.stage);
   }
-  for (relay::Stage stage : touched) sync_directory(spool.path(stage, ""));
+  for (relay::Stage stage : stages) sync_directory(spool.path(stage, ""));
+  for (const Journaled* entry : linked)
+    if (::unlinkat(tmp_fd, entry->id.c_str(), 0) != 0 && errno != ENOENT)
+      relay::fail_errno("unable to remove " + spool.path(relay::Stage::kTmp, entry->id), errno);
+  if (!linked.empty()) sync_directory(spool.path(relay::Stage::kTmp, ""));
+  return missing;
+}
+
+void write_tmp_copy(int tmp_fd, const std::string& id, std::string_view file) {
+  int fd = ::openat(tmp_fd, id.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (fd < 0) relay::fail_errno("unable to create tmp/" + id, errno);
+  try {
+    write_all_at(fd, file, 0, "tmp/" + id);
+    if (::fsync(fd) != 0) relay::fail_errno("unable to sync tmp/" + id, errno);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+}
+
+RecoveryCount recover_journal(relay::Spool& spool, int journal_fd, std::string_view journal) {
+  journal::Chain chain = journal::read_chain(journal);
+  uint64_t published_up_to = 0;
+  uint64_t last_message = 0;
+  bool any_message = false;
+  for (const journal::Record& record : chain.records) {
+    if (record.type == journal::RecordType::kPublished) published_up_to = record.published_up_to;
+    if (record.type == journal::RecordType::kMessage) {
+      last_message = record.seq;
+      any_message = true;
+    }
+  }
+  if (!any_message) return {};
+  int tmp_fd = ::open(spool.path(relay::Stage::kTmp, "").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (tmp_fd < 0) relay::fail_errno("unable to open " + spool.path(relay::Stage::kTmp, ""), errno);
+  RecoveryCount count;
+  try {
+    std::vector<Journaled> batch;
+    bool unpublished = false;
+    for (const journal::Record& record : chain.records) {
+      if (record.type != journal::RecordType::kMessage) continue;
+      std::string id(record.id);
+      batch.push_back({id, record.stage});
+      if (record.seq <= published_up_to) continue;
+      unpublished = true;
+      // Never published (that waits for the published record): tmp/ holds a part of it or nothing.
+      if (spool.find(id)) continue;
+      write_tmp_copy(tmp_fd, id, record.file);
+      ++count.rewritten;
+    }
+    if (unpublished) {
+      sync_directory(spool.path(relay::Stage::kTmp, ""));
+      std::string record;
+      journal::append_published(record, chain.records.back().seq + 1, last_message);
+      write_all_at(journal_fd, record, static_cast<off_t>(chain.end), "the journal");
+      if (::fdatasync(journal_fd) != 0) relay::fail_errno("unable to sync the journal", errno);
+    }
+    std::vector<std::string> missing = publish_from_tmp(spool, tmp_fd, batch, true);
+    count.published = static_cast<int>(batch.size() - missing.size()) - count.rewritten;
+  } catch (...) {
+    ::close(tmp_fd);
+    throw;
+  }
+  ::close(tmp_fd);
   return count;
 }
 
@@ -92,7 +149,7 @@ void recover_journals(relay::Spool& spool, const std::string& dir) {
   bool removed = false;
   for (const std::string& name : names) {
     std::string path = dir + "/" + name;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) continue;
     struct stat st {};
     // A live smtp-listen holds its journal locked; one removed meanwhile was recovered by another.
@@ -101,11 +158,11 @@ void recover_journals(relay::Spool& spool, const std::string& dir) {
       continue;
     }
     try {
-      RecoveryCount count = recover_journal(spool, read_all(fd, path));
-      if (count.renamed + count.rewritten > 0)
-        relay::log::info("recovered " + std::to_string(count.renamed + count.rewritten) + " messages from " + path +
-                         " (" + std::to_string(count.renamed) + " moved from tmp/, " + std::to_string(count.rewritten) +
-                         " written again)");
+      RecoveryCount count = recover_journal(spool, fd, read_all(fd, path));
+      if (count.published + count.rewritten > 0)
+        relay::log::info("recovered " + std::to_string(count.published + count.rewritten) + " messages from " + path +
+                         " (" + std::to_string(count.published) + " moved from tmp/, " +
+                         std::to_string(count.rewritten) + " written again)");
       if (::unlink(path.c_str()) != 0) relay::fail_errno("unable to remove " + path, errno);
       removed = true;
     } catch (...) {

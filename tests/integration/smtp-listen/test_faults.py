@@ -172,18 +172,21 @@ def test_sigkill_after_250_loses_nothing_and_duplicates_nothing(procs, tmp_path)
     assert relaytest.spool_files(spool, "journal") == []
 
 
-def test_journal_keeps_acknowledged_mail_while_a_stage_is_broken(procs, tmp_path):
+def test_a_failed_publish_stops_the_server_and_the_next_start_recovers(procs, tmp_path):
     server = lh.start(procs, tmp_path, "--allow-ip", "127.0.0.1")
-    incoming = pathlib.Path(server.spool) / "incoming"
-    os.rmdir(incoming)
+    spool = pathlib.Path(server.spool)
+    (spool / "incoming").rmdir()
     code, lines = send_one(server.port, "kept")
     assert code == 250, lines   # durable in the journal
-    assert wait_for(lambda: "unable to move" in server.log())
-    # while it cannot be published, nothing more is taken on
-    assert send_one(server.port, "refused")[1] == ["451 4.3.0 Error: queue file write error"]
-    incoming.mkdir()
-    assert [lh.received_and_rest(server.message(n)[1])[1] for n in server.incoming()] == [b"Subject: kept\r\n\r\nhi\r\n"]
-    assert wait_for(lambda: send_one(server.port, "after")[0] == 250)
+    # the move into incoming/ fails: the server stops rather than go on with a spool it cannot trust
+    assert server.proc.wait(10) == 75
+    assert "unable to move" in server.log() and "the next start recovers" in server.log()
+    assert len(relaytest.spool_files(spool, "journal")) == 2
+    (spool / "incoming").mkdir()
+    (tmp_path / "again").mkdir()
+    again = lh.start(procs, tmp_path / "again", "--allow-ip", "127.0.0.1", spool=spool)
+    assert [lh.received_and_rest(again.message(n)[1])[1] for n in again.incoming()] == [b"Subject: kept\r\n\r\nhi\r\n"]
+    assert send_one(again.port, "after")[0] == 250
 
 
 def test_spool_error_answers_451_and_leaves_nothing(procs, tmp_path):
