@@ -33,7 +33,8 @@ bool stop_requested() { return g_stop; }
 OutgoingWatch::OutgoingWatch(const std::string& directory) {
   fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (fd_ < 0) relay::fail_errno("unable to watch " + directory, errno);
-  if (inotify_add_watch(fd_, directory.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+  // Mail enters a stage by rename, or by link from smtp-listen's intake journal (IN_CREATE).
+  if (inotify_add_watch(fd_, directory.c_str(), IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0) {
     int err = errno;
     ::close(fd_);
     relay::fail_errno("unable to watch " + directory, err);

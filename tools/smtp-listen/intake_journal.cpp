@@ -288,14 +288,16 @@ void IntakeJournal::publish(Slot& slot) {
   slot.position += record.size();
 
   std::vector<Journaled> batch;
-  for (const Pending& pending : slot.pending) batch.push_back(pending.entry);
+  for (const Pending& pending : slot.pending) {
+    batch.push_back(pending.entry);
+    ::close(pending.fd);  // unlocked before it shows in its stage: claimers skip a locked file
+  }
   try {
     if (!publish_from_tmp(spool_, tmp_fd_, batch, false).empty())
       stop_for_recovery("a journaled message vanished from tmp/ while it was published");
   } catch (const std::exception& e) {
     stop_for_recovery(e.what());
   }
-  for (const Pending& pending : slot.pending) ::close(pending.fd);
   slot.pending.clear();
   slot.position = 0;  // every record is done with: start the file over
 }

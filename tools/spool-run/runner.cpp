@@ -40,7 +40,9 @@ int Runner::run() {
   int watch_fd = -1;
   if (settings_.loop) {
     watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (watch_fd < 0 || inotify_add_watch(watch_fd, spool_.path(settings_.from, "").c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+    // Mail enters a stage by rename, or by link from smtp-listen's intake journal (IN_CREATE).
+    if (watch_fd < 0 ||
+        inotify_add_watch(watch_fd, spool_.path(settings_.from, "").c_str(), IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0)
       fail_errno("unable to watch " + spool_.path(settings_.from, ""), errno);
   }
   try {
