@@ -557,21 +557,27 @@ Spool::Writer::Writer(Spool& spool, Envelope envelope) : spool_(&spool) {
   envelope.size = kSizePlaceholder;
   buffer_ = serialize(envelope);
   size_offset_ = buffer_.find("\nsize=") + 6;
-  fd_ = ::openat(spool.dir_fd(Stage::kTmp), id_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd_ < 0) fail_io("unable to create " + spool.path(Stage::kTmp, id_), errno);
-  ::flock(fd_, LOCK_EX | LOCK_NB);
 }
 
 Spool::Writer::Writer(Writer&& other) noexcept
-    : spool_(other.spool_), id_(std::move(other.id_)), fd_(other.fd_), buffer_(std::move(other.buffer_)),
-      size_(other.size_), size_offset_(other.size_offset_) {
+    : spool_(other.spool_), id_(std::move(other.id_)), fd_(other.fd_), closed_(other.closed_),
+      buffer_(std::move(other.buffer_)), size_(other.size_), size_offset_(other.size_offset_) {
   other.fd_ = -1;
+  other.closed_ = true;
 }
 
 Spool::Writer::~Writer() { abort(); }
 
 void Spool::Writer::flush_buffer() {
   try {
+    // The file is made at the first flush: a message that fits the buffer is created by
+    // whoever completes it (smtp-listen: a worker thread, not its event loop), and creating a
+    // file can be slow (ext4 searches for a free inode).
+    if (fd_ < 0) {
+      fd_ = ::openat(spool_->dir_fd(Stage::kTmp), id_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+      if (fd_ < 0) fail_io("unable to create " + spool_->path(Stage::kTmp, id_), errno);
+      ::flock(fd_, LOCK_EX | LOCK_NB);
+    }
     write_two(fd_, buffer_, {}, spool_->path(Stage::kTmp, id_));
   } catch (...) {
     abort();
@@ -581,14 +587,14 @@ void Spool::Writer::flush_buffer() {
 }
 
 void Spool::Writer::write(std::string_view chunk) {
-  if (fd_ < 0) throw Failure(kExitTemporary, "unable to write message " + id_ + ": the writer was closed");
+  if (closed_) throw Failure(kExitTemporary, "unable to write message " + id_ + ": the writer was closed");
   size_ += chunk.size();
   buffer_.append(chunk);
   if (buffer_.size() >= kWriterBuffer) flush_buffer();
 }
 
 void Spool::Writer::complete() {
-  if (fd_ < 0) throw Failure(kExitTemporary, "unable to commit message " + id_ + ": the writer was closed");
+  if (closed_) throw Failure(kExitTemporary, "unable to commit message " + id_ + ": the writer was closed");
   flush_buffer();
   char digits[kSizeWidth + 1];
   std::snprintf(digits, sizeof digits, "%0*llu", kSizeWidth, static_cast<unsigned long long>(size_));
@@ -603,6 +609,7 @@ int Spool::Writer::detach() {
   complete();
   int fd = fd_;
   fd_ = -1;
+  closed_ = true;
   return fd;
 }
 
@@ -613,14 +620,18 @@ void Spool::Writer::commit(Stage stage) {
   } catch (...) {
     ::close(fd_);
     fd_ = -1;
+    closed_ = true;
     throw;
   }
   ::close(fd_);
   fd_ = -1;
+  closed_ = true;
 }
 
 void Spool::Writer::abort() {
-  if (fd_ < 0) return;
+  if (closed_) return;
+  closed_ = true;
+  if (fd_ < 0) return;  // nothing was written yet
   ::unlinkat(spool_->dir_fd(Stage::kTmp), id_.c_str(), 0);
   ::close(fd_);
   fd_ = -1;

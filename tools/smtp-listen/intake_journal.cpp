@@ -43,28 +43,18 @@ void write_at(int fd, std::string_view bytes, uint64_t offset, const std::string
   }
 }
 
-// The writer's descriptor is write-only: the file is opened again to be read.
-std::string read_tmp_file(int tmp_fd, const std::string& id, const std::string& what) {
-  int fd = ::openat(tmp_fd, id.c_str(), O_RDONLY | O_CLOEXEC);
+// The whole of a completed file, through the writer's descriptor.
+std::string read_whole(int fd, const std::string& what) {
   struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0) {
-    int err = errno;
-    if (fd >= 0) ::close(fd);
-    relay::fail_errno("unable to read " + what, err);
-  }
+  if (::fstat(fd, &st) != 0) relay::fail_errno("unable to read " + what, errno);
   std::string bytes(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n == 0 ? EIO : errno;
-      ::close(fd);
-      relay::fail_errno("unable to read " + what, err);
-    }
+    if (n <= 0) relay::fail_errno("unable to read " + what, n == 0 ? EIO : errno);
     done += static_cast<size_t>(n);
   }
-  ::close(fd);
   return bytes;
 }
 
@@ -232,7 +222,7 @@ void IntakeJournal::append(Slot& slot, std::vector<Request*>& batch) {
     try {
       size_t offset = records.size();
       journal::append_message(records, slot.next_seq, request->stage, request->id,
-                              read_tmp_file(tmp_fd_, request->id, spool_.path(relay::Stage::kTmp, request->id)));
+                              read_whole(request->fd, spool_.path(relay::Stage::kTmp, request->id)));
       ++slot.next_seq;
       appended.emplace_back(request, offset);
     } catch (...) {

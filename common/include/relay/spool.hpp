@@ -161,8 +161,8 @@ class Spool {
     // fsync, rename into the stage, fsync the stage: after this the message is safe.
     void commit(Stage stage);
     // For a caller that makes the message durable by other means (smtp-listen's intake
-    // journal): completes tmp/ID, neither synced nor renamed, and hands over its open, locked
-    // descriptor. The caller owns the file from here on.
+    // journal): completes tmp/ID, neither synced nor renamed, and hands over its descriptor
+    // (open for reading and writing, locked). The caller owns the file from here on.
     int detach();
     void abort();
 
@@ -171,7 +171,8 @@ class Spool {
     void complete();  // the buffered bytes and the size written
     Spool* spool_;
     std::string id_;
-    int fd_ = -1;
+    int fd_ = -1;          // tmp/ID, made at the first flush
+    bool closed_ = false;  // committed, detached or aborted
     std::string buffer_;
     uint64_t size_ = 0;
     size_t size_offset_ = 0;  // where the size placeholder sits in the file

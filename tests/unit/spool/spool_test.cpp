@@ -199,7 +199,7 @@ TEST_F(SpoolTest, PurgeTmpSkipsFilesBeingWritten) {
   Spool spool(root());
   std::ofstream(root() + "/tmp/stale") << "half";
   Spool::Writer w(spool, envelope_for("a@b", {"c@d"}));
-  w.write("in progress");
+  w.write(std::string(128 << 10, 'x'));  // more than the writer buffers: the file exists, locked
   EXPECT_EQ(spool.purge_tmp(Clock().seconds() + 86400 * 3, 36 * 3600), 1);
   EXPECT_FALSE(fs::exists(root() + "/tmp/stale"));
   EXPECT_TRUE(fs::exists(root() + "/tmp/" + w.id()));
