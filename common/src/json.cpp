@@ -154,20 +154,17 @@ std::string JsonObject::str() const {
 void JsonObject::key(std::string_view k) { append_key(body_, k, !body_.empty()); }
 
 JsonObject& JsonObject::add(std::string_view k, std::string_view value) {
-  key(k);
-  append_json_quoted(body_, value);
+  fields().field(k, value);  // one writer of fields serves both classes
   return *this;
 }
 
 JsonObject& JsonObject::add(std::string_view k, int64_t value) {
-  key(k);
-  append_integer(body_, value);
+  fields().field(k, value);  // one writer of fields serves both classes
   return *this;
 }
 
 JsonObject& JsonObject::add(std::string_view k, uint64_t value) {
-  key(k);
-  append_integer(body_, value);
+  fields().field(k, value);  // one writer of fields serves both classes
   return *this;
 }
 
@@ -184,8 +181,7 @@ JsonObject& JsonObject::add(std::string_view k, double value) {
 }
 
 JsonObject& JsonObject::add(std::string_view k, bool value) {
-  key(k);
-  body_ += value ? "true" : "false";
+  fields().field(k, value);
   return *this;
 }
 
