@@ -158,9 +158,12 @@ PreparedMessage prepare_message(std::string_view message, const HeaderBlock& hea
   std::string_view body = message.substr(headers.body_offset());
   auto in_place = canonical_body_in_place(body, options.body_canon);
   prepared.body_hash = in_place ? sha256_base64(*in_place) : sha256_base64(canonical_body(body, options.body_canon));
+  // Each field's name is lower-cased once, instead of comparing every field without regard
+  // to case for each of the two dozen names of the h= list.
+  std::map<std::string, std::vector<const HeaderField*>, std::less<>> fields_by_name;
+  for (const auto& field : headers.fields()) fields_by_name[to_lower(field.name)].push_back(&field);
   std::map<std::string, size_t> used;  // per lower-case name: instances taken from the bottom
-  auto take = [&](const std::string& name) {
-    auto all = headers.find_all(name);
+  auto take = [&](const std::string& name, const std::vector<const HeaderField*>& all) {
     size_t& taken = used[name];
     if (taken < all.size()) {
       const HeaderField* field = all[all.size() - 1 - taken];
@@ -168,11 +171,14 @@ PreparedMessage prepare_message(std::string_view message, const HeaderBlock& hea
     }
     ++taken;
   };
+  static const std::vector<const HeaderField*> kNone;
   for (const auto& name : options.headers) {
-    size_t present = headers.count(name);
+    auto found = fields_by_name.find(name);
+    const auto& all = found == fields_by_name.end() ? kNone : found->second;
+    size_t present = all.size();
     bool oversigned = std::find(options.oversign.begin(), options.oversign.end(), name) != options.oversign.end();
     for (size_t i = 0; i < present + (oversigned ? 1 : 0); ++i) {
-      take(name);
+      take(name, all);
       prepared.names.push_back(name);
     }
   }
