@@ -22,10 +22,11 @@ namespace {
 
 constexpr size_t kMaxLine = 4096;  // a frame header or handshake line; longer is a framing error
 
-// Buffered reads from a file descriptor, line by line or by exact length.
+// Buffered reads from a file descriptor, line by line or by exact length. The buffer is
+// allocated once and read into directly: bytes [start_, end_) are read and not yet taken.
 class Input {
  public:
-  explicit Input(int fd) : fd_(fd) {}
+  explicit Input(int fd) : fd_(fd), buffer_(kChunk + kMaxLine + 1, '\0') {}
 
   enum class Result { kOk, kEnd, kError };
 
@@ -33,14 +34,15 @@ class Input {
   Result line(std::string& out) {
     out.clear();
     for (;;) {
-      size_t lf = buffer_.find('\n', start_);
-      if (lf != std::string::npos) {
-        out.assign(buffer_, start_, lf - start_);
-        start_ = lf + 1;
+      const char* begin = buffer_.data() + start_;
+      if (const void* lf = std::memchr(begin, '\n', end_ - start_)) {
+        size_t length = static_cast<size_t>(static_cast<const char*>(lf) - begin);
+        out.assign(begin, length);
+        start_ += length + 1;
         return Result::kOk;
       }
-      if (buffer_.size() - start_ > kMaxLine) return Result::kError;
-      bool had_bytes = buffer_.size() > start_;
+      if (end_ - start_ > kMaxLine) return Result::kError;
+      bool had_bytes = end_ > start_;
       Result fill_result = fill();
       if (fill_result == Result::kEnd) return had_bytes ? Result::kError : Result::kEnd;
       if (fill_result == Result::kError) return Result::kError;
@@ -52,9 +54,8 @@ class Input {
     out.clear();
     out.reserve(length);
     while (out.size() < length) {
-      if (start_ == buffer_.size()) {
-        buffer_.clear();
-        start_ = 0;
+      if (start_ == end_) {
+        start_ = end_ = 0;
         // Large bodies go straight from the pipe into out, skipping the buffer.
         size_t want = length - out.size();
         if (want >= kChunk) {
@@ -67,8 +68,8 @@ class Input {
         }
         if (fill() != Result::kOk) return Result::kError;
       }
-      size_t take = std::min<uint64_t>(length - out.size(), buffer_.size() - start_);
-      out.append(buffer_, start_, take);
+      size_t take = std::min<uint64_t>(length - out.size(), end_ - start_);
+      out.append(buffer_.data() + start_, take);
       start_ += take;
     }
     return Result::kOk;
@@ -85,24 +86,24 @@ class Input {
     }
   }
 
-  // Drops what was consumed (with pipelining, reads rarely end where a request does), then
-  // reads through a buffer on the stack: growing buffer_ by a chunk first would zero it.
+  // Moves what is not taken yet (at most a line's worth: exact() refills only when all is
+  // taken) to the front, then reads a chunk behind it.
   Result fill() {
     if (start_ > 0) {
-      buffer_.erase(0, start_);
+      std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+      end_ -= start_;
       start_ = 0;
     }
-    char chunk[kChunk];
-    ssize_t n = read_some(chunk, sizeof chunk);
+    ssize_t n = read_some(buffer_.data() + end_, buffer_.size() - end_);
     if (n < 0) return Result::kError;
     if (n == 0) return Result::kEnd;
-    buffer_.append(chunk, static_cast<size_t>(n));
+    end_ += static_cast<size_t>(n);
     return Result::kOk;
   }
 
   int fd_;
   std::string buffer_;
-  size_t start_ = 0;
+  size_t start_ = 0, end_ = 0;
 };
 
 bool parse_length(std::string_view text, uint64_t& value) {
