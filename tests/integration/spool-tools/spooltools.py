@@ -39,3 +39,19 @@ def empty_spool_except(spool, **expected):
     counts = stage_counts(spool)
     want = {stage: expected.get(stage, 0) for stage in relaytest.STAGES}
     assert counts == want, counts
+
+
+def inject_subjects(spool, subjects):
+    """Injects one message per subject (body "body of SUBJECT"); returns subject -> queue id."""
+    ids = {}
+    for subject in subjects:
+        before = set(relaytest.spool_files(spool, "incoming"))
+        assert sendmail(spool, "x@example.test", input=f"Subject: {subject}\n\nbody of {subject}\n".encode()).returncode == 0
+        [new] = set(relaytest.spool_files(spool, "incoming")) - before
+        ids[subject] = new
+    return ids
+
+
+def results(stdout):
+    """spool-run's result lines as id -> outcome."""
+    return {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in stdout.decode().splitlines()}

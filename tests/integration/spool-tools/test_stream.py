@@ -7,7 +7,7 @@ import re
 import pytest
 
 import relaytest
-from spooltools import empty_spool_except, sendmail, tool
+from spooltools import empty_spool_except, inject_subjects, results, sendmail, tool
 
 FILTER = str(pathlib.Path(__file__).with_name("stream_filter.py"))
 
@@ -17,32 +17,18 @@ def spool(tmp_path):
     return relaytest.make_spool(tmp_path / "spool")
 
 
-def inject_subjects(spool, subjects):
-    ids = {}
-    for subject in subjects:
-        before = set(relaytest.spool_files(spool, "incoming"))
-        assert sendmail(spool, "x@example.test", input=f"Subject: {subject}\n\nbody\n".encode()).returncode == 0
-        [new] = set(relaytest.spool_files(spool, "incoming")) - before
-        ids[subject] = new
-    return ids
-
-
-def results(stdout):
-    return {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in stdout.decode().splitlines()}
-
-
 def test_one_process_for_many_messages(spool):
     ids = inject_subjects(spool, [f"ok{n}" for n in range(20)])
     run = tool("spool-run", "--stream", "--", FILTER, spool=spool)
     assert run.returncode == 0, run.stderr
     assert set(results(run.stdout).values()) == {"passed"}
     pids, counts = set(), []
-    for name in ids.values():
+    for subject, name in ids.items():
         _, message = relaytest.read_spool_file(spool / "outgoing" / name)
         pid, count = re.match(rb"X-Stream-Filter: (\d+) (\d+)\r\n", message).groups()
         pids.add(pid)
         counts.append(int(count))
-        assert message.endswith(b"\r\n\r\nbody\r\n")
+        assert message.endswith(b"\r\n\r\nbody of %s\r\n" % subject.encode())
     assert len(pids) == 1 and sorted(counts) == list(range(1, 21))
     empty_spool_except(spool, outgoing=20)
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import relaytest
-from spooltools import empty_spool_except, sendmail, tool
+from spooltools import empty_spool_except, inject_subjects, results, sendmail, tool
 
 FILTER = str(pathlib.Path(__file__).with_name("pipelining_filter.py"))
 
@@ -16,20 +16,6 @@ FILTER = str(pathlib.Path(__file__).with_name("pipelining_filter.py"))
 @pytest.fixture
 def spool(tmp_path):
     return relaytest.make_spool(tmp_path / "spool")
-
-
-def inject_subjects(spool, subjects):
-    ids = {}
-    for subject in subjects:
-        before = set(relaytest.spool_files(spool, "incoming"))
-        assert sendmail(spool, "x@example.test", input=f"Subject: {subject}\n\nbody of {subject}\n".encode()).returncode == 0
-        [new] = set(relaytest.spool_files(spool, "incoming")) - before
-        ids[subject] = new
-    return ids
-
-
-def results(stdout):
-    return {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in stdout.decode().splitlines()}
 
 
 def seen(spool, name):
