@@ -267,8 +267,7 @@ class SpoolRun {
       relay::RetryPolicy policy;
       policy.min_backoff = options_.min_backoff;
       envelope.next_attempt = relay::next_attempt_time(envelope, clock_.seconds(), policy);
-      claim.rewrite_envelope(envelope);
-      claim.finish(relay::Stage::kDeferred, envelope.next_attempt);
+      claim.finish(relay::Stage::kDeferred, envelope, claim.message(), envelope.next_attempt);
       ++counters_.deferred;
       return;
     }
@@ -279,8 +278,7 @@ class SpoolRun {
       ++counters_.sent;
       return;
     }
-    claim.rewrite_envelope(envelope);
-    claim.finish(any_sent ? relay::Stage::kSent : relay::Stage::kFailed);
+    claim.finish(any_sent ? relay::Stage::kSent : relay::Stage::kFailed, envelope, claim.message());
     ++(any_sent ? counters_.sent : counters_.failed);
   }
 

@@ -188,13 +188,14 @@ void RetryPass::act(relay::Claim& claim, const Plan& plan, int64_t now) {
   }
   if (plan.reschedule_to != 0) {
     envelope.next_attempt = plan.reschedule_to;
-    claim.rewrite_envelope(envelope);
-    claim.finish(relay::Stage::kDeferred, plan.reschedule_to);
+    claim.finish(relay::Stage::kDeferred, envelope, claim.message(), plan.reschedule_to);
     note_rescheduled(claim.id(), plan.reschedule_to, kind);
     return;
   }
-  if (plan.warn) claim.rewrite_envelope(envelope);
-  claim.finish(relay::Stage::kOutgoing);
+  if (plan.warn)
+    claim.finish(relay::Stage::kOutgoing, envelope, claim.message());
+  else
+    claim.finish(relay::Stage::kOutgoing);
   ++summary_.moved;
   reporter_.event(Event(claim.id(), "move").because(kind));
 }
@@ -230,8 +231,7 @@ void RetryPass::expire(relay::Claim& claim, const Plan& plan, int64_t now) {
   // The DSN is on disk before the message leaves deferred/: a crash in between can repeat
   // the DSN, never lose it.
   auto id = relay::send_dsn(spool_, envelope, claim.message(), dsn);
-  claim.rewrite_envelope(envelope);
-  claim.finish(relay::Stage::kFailed);
+  claim.finish(relay::Stage::kFailed, envelope, claim.message());
   ++summary_.expired;
   if (id) ++summary_.dsns;
   reporter_.event(Event(claim.id(), "expire").count(static_cast<int>(dsn.only.size())).with_dsn(id.value_or("")).because("4.4.7 delivery time expired"));
