@@ -3,15 +3,21 @@
 // the message in flight back, so a broken filter never loses mail.
 #include "relay/filter_protocol.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
+#include <optional>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "relay/cli.hpp"
 #include "relay/exit_codes.hpp"
@@ -50,6 +56,13 @@ class Input {
   }
 
   // Reads exactly length bytes; anything short is an error.
+  // Bytes of input already here: read and not taken yet, and waiting in the pipe.
+  size_t pending() const {
+    int waiting = 0;
+    if (::ioctl(fd_, FIONREAD, &waiting) != 0 || waiting < 0) waiting = 0;
+    return end_ - start_ + static_cast<size_t>(waiting);
+  }
+
   Result exact(uint64_t length, std::string& out) {
     out.clear();
     out.reserve(length);
@@ -135,7 +148,7 @@ Verdict temporary(std::string reason) {
   return verdict;
 }
 
-Verdict judge(const std::function<Verdict(const Envelope&, const std::string&)>& handle,
+Verdict judge(const Handler& handle,
               const std::string& envelope_text, const std::string& message) {
   Envelope envelope;
   try {
@@ -177,6 +190,150 @@ bool pipelining_offered() {
   return false;
 }
 
+enum class Request { kRead, kEnd, kBroken };
+
+// Reads the next request by its lengths. kEnd at a clean end of input; kBroken (logged) when
+// the framing is wrong or input ends inside a frame.
+Request read_request(Input& input, std::string& envelope_text, std::string& message) {
+  std::string line;
+  Input::Result result = input.line(line);
+  if (result == Input::Result::kEnd) return Request::kEnd;
+  uint64_t envelope_length = 0, message_length = 0;
+  if (result != Input::Result::kOk || !parse_frame_header(line, envelope_length, message_length)) {
+    log::fatal("unable to read a frame header: \"" + log::sanitize(line.substr(0, 80)) + "\"");
+    return Request::kBroken;
+  }
+  if (input.exact(envelope_length, envelope_text) != Input::Result::kOk ||
+      input.exact(message_length, message) != Input::Result::kOk) {
+    log::fatal("unable to read a frame: input ended inside it");
+    return Request::kBroken;
+  }
+  return Request::kRead;
+}
+
+// Reads spool-run's greeting and answers it. Returns whether pipelining was agreed, or nullopt
+// (logged) when the greeting is wrong. Throws Failure when the answer cannot be written.
+std::optional<bool> handshake(Input& input) {
+  const std::string greeting = "relay-filter " + std::to_string(kProtocolVersion);
+  std::string line;
+  if (input.line(line) != Input::Result::kOk || line != greeting) {
+    log::fatal("unable to start the filter protocol: expected \"" + greeting + "\" from spool-run");
+    return std::nullopt;
+  }
+  bool pipelining = pipelining_offered();
+  write_all(STDOUT_FILENO, greeting + (pipelining ? std::string(" ") + kPipelining : "") + "\n",
+            "the protocol greeting");
+  return pipelining;
+}
+
+// Threads that take turns: one at a time reads the next request (so requests are numbered in
+// the order they came), then handles it while another reads, and writes its verdict when its
+// number's turn comes. A thread finding another one reading sleeps until a reader sees more
+// requests already waiting behind the one it took: while input comes no faster than one
+// thread handles it, one thread does all the work and no CPU goes to handing work around
+// (spool-run needs that CPU). Each thread holds one request at a time.
+class TakingTurns {
+ public:
+  static constexpr size_t kBacklog = 4;  // requests of the size just read
+  TakingTurns(Input& input, const Handler& handle) : input_(input), handle_(handle) {}
+
+  // Runs `threads` threads (the calling thread is one) until input ends or breaks and every
+  // request read is answered. Returns 0 at a clean end, 76 on a framing error; rethrows a
+  // thread's exception (a Failure when a verdict could not be written).
+  int run(unsigned threads) {
+    std::vector<std::thread> others;
+    try {
+      while (others.size() + 1 < threads) others.emplace_back([this] { work(); });
+    } catch (...) {
+      stop(std::current_exception());  // not all threads started: the ones started end
+    }
+    work();
+    for (auto& other : others) other.join();
+    if (failure_) std::rethrow_exception(failure_);
+    return last_ == Request::kEnd ? kExitOk : kExitProtocol;
+  }
+
+ private:
+  void work() {
+    std::string envelope_text, message;
+    try {
+      while (auto number = take(envelope_text, message)) {
+        std::string frame = verdict_frame(judge(handle_, envelope_text, message));
+        std::unique_lock lock(output_mutex_);
+        turn_.wait(lock, [&] { return written_count_ == *number || failure_; });
+        if (failure_) return;
+        write_all(STDOUT_FILENO, frame, "a verdict");
+        ++written_count_;
+        turn_.notify_all();
+      }
+    } catch (...) {
+      stop(std::current_exception());
+    }
+  }
+
+  // Reads the next request when no other thread is reading; returns its number, or nothing
+  // when input has ended or broken (the requests already read are still answered) or another
+  // thread failed.
+  std::optional<uint64_t> take(std::string& envelope_text, std::string& message) {
+    {
+      std::unique_lock lock(read_mutex_);
+      may_read_.wait(lock, [&] { return !reading_ || stopping_; });
+      if (stopping_) return std::nullopt;
+      reading_ = true;
+    }
+    Request request = Request::kBroken;
+    bool more_waiting = false;
+    try {
+      request = read_request(input_, envelope_text, message);
+      more_waiting = request == Request::kRead &&
+                     input_.pending() >= kBacklog * (envelope_text.size() + message.size());
+    } catch (...) {
+      std::lock_guard lock(read_mutex_);
+      reading_ = false;
+      throw;
+    }
+    std::lock_guard lock(read_mutex_);
+    reading_ = false;
+    if (request != Request::kRead) {
+      last_ = request;
+      stopping_ = true;
+      may_read_.notify_all();
+      return std::nullopt;
+    }
+    if (more_waiting) may_read_.notify_one();
+    return read_count_++;
+  }
+
+  // The first failure ends every thread: those waiting for their turn or to read at once, the
+  // one reading after its read. A verdict that could not be written means spool-run went away
+  // (it puts back what it had in flight, and closes our input).
+  void stop(std::exception_ptr failure) {
+    {
+      std::lock_guard lock(output_mutex_);
+      if (!failure_) failure_ = failure;
+    }
+    turn_.notify_all();
+    {
+      std::lock_guard lock(read_mutex_);
+      stopping_ = true;
+    }
+    may_read_.notify_all();
+  }
+
+  Input& input_;
+  const Handler& handle_;
+  std::mutex read_mutex_;           // guards the fields below up to output_mutex_
+  std::condition_variable may_read_;
+  bool reading_ = false;            // a thread is reading input_ (only that thread uses it)
+  bool stopping_ = false;
+  uint64_t read_count_ = 0;
+  Request last_ = Request::kEnd;
+  std::mutex output_mutex_;         // guards written_count_ and failure_
+  std::condition_variable turn_;
+  uint64_t written_count_ = 0;
+  std::exception_ptr failure_;
+};
+
 }  // namespace
 
 bool streaming_requested() {
@@ -184,34 +341,15 @@ bool streaming_requested() {
   return value != nullptr && std::string_view(value) == std::to_string(kProtocolVersion);
 }
 
-int serve(const std::function<Verdict(const Envelope& envelope, const std::string& message)>& handle) {
-  const std::string greeting = "relay-filter " + std::to_string(kProtocolVersion);
+int serve(const Handler& handle) { return serve_concurrently(handle, 1); }
+
+int serve_concurrently(const Handler& handle, unsigned threads) {
   Input input(STDIN_FILENO);
-  std::string line;
-  if (input.line(line) != Input::Result::kOk || line != greeting) {
-    log::fatal("unable to start the filter protocol: expected \"" + greeting + "\" from spool-run");
-    return kExitProtocol;
-  }
   try {
-    // Requests are read by their lengths and answered in order: sent ahead, they simply wait.
-    std::string answer = greeting + (pipelining_offered() ? std::string(" ") + kPipelining : "");
-    write_all(STDOUT_FILENO, answer + "\n", "the protocol greeting");
-    std::string envelope_text, message;
-    for (;;) {
-      Input::Result result = input.line(line);
-      if (result == Input::Result::kEnd) return kExitOk;
-      uint64_t envelope_length = 0, message_length = 0;
-      if (result != Input::Result::kOk || !parse_frame_header(line, envelope_length, message_length)) {
-        log::fatal("unable to read a frame header: \"" + log::sanitize(line.substr(0, 80)) + "\"");
-        return kExitProtocol;
-      }
-      if (input.exact(envelope_length, envelope_text) != Input::Result::kOk ||
-          input.exact(message_length, message) != Input::Result::kOk) {
-        log::fatal("unable to read a frame: input ended inside it");
-        return kExitProtocol;
-      }
-      write_all(STDOUT_FILENO, verdict_frame(judge(handle, envelope_text, message)), "a verdict");
-    }
+    std::optional<bool> pipelining = handshake(input);
+    if (!pipelining) return kExitProtocol;
+    // Without pipelining spool-run sends one request at a time: nothing to work on at once.
+    return TakingTurns(input, handle).run(*pipelining ? std::max(threads, 1u) : 1);
   } catch (const Failure& e) {
     // spool-run went away: it puts back whatever it had in flight.
     log::fatal(e.what());

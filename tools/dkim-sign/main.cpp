@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   std::string headers, oversign = "from";
   bool from_envelope = false;
   size_t max_size = 64u << 20;
+  unsigned threads = 2;
   auto& app = tool.app();
   app.add_option("--keys", key_table, "key table: DOMAIN SELECTOR KEYFILE per line (see dkim-sign(8))")->required();
   auto* domain_option = app.add_option("--domain", domain, "sign for this domain instead of the From header's");
@@ -75,6 +76,8 @@ int main(int argc, char** argv) {
   app.add_option("--on-missing-key", on_missing, "no key or no single From domain: pass (unsigned) or fail (65)")
       ->check(CLI::IsMember({"pass", "fail"}));
   app.add_option("--max-size", max_size, "largest message accepted, in bytes")->check(CLI::Range(1024ul, 1ul << 32));
+  app.add_option("--threads", threads, "streaming with pipelining: messages signed at once, on as many threads (default 2)")
+      ->check(CLI::Range(1u, 64u));
 
   return tool.run(argc, argv, [&]() -> int {
     relay::dkim::StageConfig config;
@@ -102,12 +105,14 @@ int main(int argc, char** argv) {
     config.keys = relay::dkim::KeyTable::load(key_table);
 
     if (relay::filter::streaming_requested()) {
-      return relay::filter::serve([&](const relay::Envelope& envelope, const std::string& message) {
+      // Safe on several threads: the configuration and keys are only read, and each thread
+      // signs with its own OpenSSL contexts.
+      return relay::filter::serve_concurrently([&](const relay::Envelope& envelope, const std::string& message) {
         if (message.size() > max_size) return relay::filter::Verdict{relay::kExitData, "message larger than --max-size", ""};
         auto result = relay::dkim::sign_message(config, message, envelope.sender, envelope.id);
         if (result.code != relay::kExitOk) return relay::filter::Verdict{result.code, "not signed: " + result.reason, ""};
         return relay::filter::Verdict{relay::kExitOk, "", result.signatures + message};
-      });
+      }, threads);
     }
     std::string message = relay::dkim::read_limited(STDIN_FILENO, max_size, "standard input");
     auto result = relay::dkim::sign_message(config, message, env_or("RELAY_SENDER", ""), env_or("RELAY_ID", "-"));

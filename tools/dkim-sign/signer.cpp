@@ -59,8 +59,9 @@ class FieldFolder {
 };
 
 // OpenSSL 3 looks an algorithm up by name at each implicit use (SHA256(), EVP_sha256() in
-// an init). Fetching once, and copying a signing context prepared once per key, keeps those
-// lookups out of the per-message cost. dkim-sign is single-threaded.
+// an init). Fetching once, and using a signing context prepared once per key, keeps those
+// lookups out of the per-message cost. The fetched digest is shared by every thread; signing
+// contexts are per thread (streaming mode signs on several).
 const EVP_MD* sha256() {
   static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   if (!md) throw Failure(kExitTemporary, "unable to fetch SHA-256: OpenSSL error");
@@ -92,13 +93,17 @@ using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
 }
 
 // rsa-sha256 is RSASSA-PKCS1-v1_5 over the SHA-256 digest of the header data: the digest is
-// signed with a context set up once per key and used again for every message, as openssl
-// speed does (a copied EVP_DigestSign context costs a few microseconds more per signature).
+// signed with a context set up once per key and thread and used again for every message, as
+// openssl speed does (a copied EVP_DigestSign context costs a few microseconds more per
+// signature). Each thread signs with its own copy of the key: an RSA key keeps blinding
+// state, which OpenSSL shares between threads only behind a lock.
 std::string sign_rsa(const PrivateKey& key, const unsigned char* digest) {
-  static std::map<const EVP_PKEY*, PkeyCtxPtr> prepared;
+  thread_local std::map<const EVP_PKEY*, PkeyCtxPtr> prepared;
   PkeyCtxPtr& ctx = prepared[key.pkey.get()];
   if (!ctx) {
-    ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey.get(), nullptr));
+    std::unique_ptr<EVP_PKEY, PkeyDeleter> own_key(EVP_PKEY_dup(key.pkey.get()));
+    if (!own_key) refused(key);
+    ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, own_key.get(), nullptr));  // holds its own reference
     if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
         EVP_PKEY_CTX_set_signature_md(ctx.get(), sha256()) != 1) {
       ctx.reset();
@@ -116,9 +121,10 @@ std::string sign_rsa(const PrivateKey& key, const unsigned char* digest) {
 }
 
 // ed25519-sha256 signs the SHA-256 digest with PureEdDSA (RFC 8463 3), which takes no digest
-// of its own and needs a fresh one-shot context per signature: copied from one prepared once.
+// of its own and needs a fresh one-shot context per signature: copied from one prepared once
+// per key and thread.
 std::string sign_ed25519(const PrivateKey& key, const unsigned char* digest) {
-  static std::map<const EVP_PKEY*, MdCtxPtr> prepared;
+  thread_local std::map<const EVP_PKEY*, MdCtxPtr> prepared;
   MdCtxPtr& base = prepared[key.pkey.get()];
   if (!base) {
     base.reset(EVP_MD_CTX_new());

@@ -47,6 +47,14 @@ bool streaming_requested();
 // is called for one message at a time either way), then calls handle for each message until stdin
 // ends. Returns the exit code for the process (0 at a clean end of input, 76 on a framing
 // error). handle's exceptions become a verdict of 75 for that message, never a lost message.
-int serve(const std::function<Verdict(const Envelope& envelope, const std::string& message)>& handle);
+using Handler = std::function<Verdict(const Envelope& envelope, const std::string& message)>;
+int serve(const Handler& handle);
+
+// As serve, but when spool-run offers pipelining, up to `threads` requests are handled at once,
+// each on one of `threads` threads (the calling thread is one; handle must be safe to call
+// from several threads); verdicts are still written in request order. Each thread holds one
+// request in memory; the rest wait in the pipe. Without pipelining, or with threads <= 1,
+// this is serve.
+int serve_concurrently(const Handler& handle, unsigned threads);
 
 }  // namespace relay::filter

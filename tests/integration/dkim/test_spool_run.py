@@ -43,3 +43,30 @@ def test_envelope_sender_domain_in_both_modes(setup, tmp_path, mode):
     _, message = relaytest.read_spool_file(spool / "outgoing" / msg_id)
     assert [t["d"] for t in dkimtest.signature_fields(message)] == ["example.test", "example.test"]
     assert f"id={msg_id} status=signed".encode() in result.stderr
+
+
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_stream_threads_keep_each_message_its_own_signature(setup, tmp_path, threads):
+    """Pipelined streaming signs several messages at once (--threads); every message still gets
+    its own verdict: its own bytes, signatures that verify (dkimpy), and unsignable ones held."""
+    spool = relaytest.make_spool(tmp_path / "spool")
+    originals, unsignable = {}, []
+    for n in range(48):
+        if n % 9 == 4:
+            unsignable.append(dkimtest.deposit(spool, UNKNOWN))
+            continue
+        message = MESSAGE.replace(b"Subject: spooled", f"Subject: message {n}".encode()) + b"line\r\n" * n
+        originals[dkimtest.deposit(spool, message)] = message
+    result = relaytest.run([relaytest.bin("spool-run"), "--spool", str(spool), "--stream", "--",
+                            relaytest.bin("dkim-sign"), "--keys", str(setup.keytable), "--on-missing-key", "fail",
+                            "--threads", threads], timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert relaytest.spool_files(spool, "outgoing") == sorted(originals)
+    assert relaytest.spool_files(spool, "hold") == sorted(unsignable)
+    for msg_id, original in originals.items():
+        envelope, message = relaytest.read_spool_file(spool / "outgoing" / msg_id)
+        assert envelope["id"] == [msg_id]
+        assert message.endswith(original) and message.count(b"DKIM-Signature:") == 2
+    for msg_id in list(originals)[::8]:
+        _, message = relaytest.read_spool_file(spool / "outgoing" / msg_id)
+        assert setup.dkimpy_results(message) == [True, True]

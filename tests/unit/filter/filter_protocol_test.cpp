@@ -4,9 +4,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "relay/envelope.hpp"
 #include "relay/filter_protocol.hpp"
@@ -32,8 +38,11 @@ struct FilterRun {
   int exit_code = -1;
 };
 
-// Feeds input to serve() in a child process and collects what it wrote and its exit code.
-FilterRun run_filter(const std::string& input) {
+int serve_upper() { return relay::filter::serve(upper_filter); }
+
+// Feeds input to a serving function (serve() by default) in a child process and collects what
+// it wrote and its exit code.
+FilterRun run_filter(const std::string& input, const std::function<int()>& serving = serve_upper) {
   int to_child[2], from_child[2];
   if (pipe(to_child) != 0 || pipe(from_child) != 0) throw std::runtime_error("pipe");
   pid_t pid = fork();
@@ -41,7 +50,7 @@ FilterRun run_filter(const std::string& input) {
     dup2(to_child[0], STDIN_FILENO);
     dup2(from_child[1], STDOUT_FILENO);
     close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
-    _exit(relay::filter::serve(upper_filter));
+    _exit(serving());
   }
   close(to_child[0]);
   close(from_child[1]);
@@ -190,6 +199,82 @@ TEST(FilterProtocol, AcceptsPipeliningOnlyWhenOffered) {
   }
   unsetenv("RELAY_FILTER_EXTENSIONS");
   EXPECT_EQ(run_filter(kHello).output, kHello);
+}
+
+// serve_concurrently: "meet" waits (at most 5 s; "try-meet" 300 ms) until another call is in
+// the handler too, so it passes only when two messages are handled at once; "slow" takes 50 ms, so the
+// message after it is done first; anything else is upper-cased.
+Verdict meeting_filter(const Envelope& envelope, const std::string& message) {
+  static std::mutex mutex;
+  static std::condition_variable changed;
+  static int inside = 0;
+  if (message.starts_with("meet") || message.starts_with("try-meet")) {
+    auto patience = message.starts_with("meet") ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(300);
+    std::unique_lock lock(mutex);
+    ++inside;
+    changed.notify_all();
+    bool met = changed.wait_for(lock, patience, [] { return inside >= 2; });
+    if (!met) {
+      --inside;
+      return {75, "alone", ""};
+    }
+  }
+  if (message.starts_with("slow")) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return upper_filter(envelope, message);
+}
+
+FilterRun run_concurrently(const std::string& input, unsigned threads) {
+  return run_filter(input, [threads] { return relay::filter::serve_concurrently(meeting_filter, threads); });
+}
+
+TEST(FilterProtocolConcurrent, HandlesTwoMessagesAtOnceWithPipelining) {
+  setenv("RELAY_FILTER_EXTENSIONS", "pipelining", 1);
+  FilterRun run = run_concurrently(kHello + frame("meet1") + frame("meet2"), 2);
+  EXPECT_EQ(run.output, "relay-filter 1 pipelining\n0 17 \nX-Rcpts: 2\r\nMEET10 17 \nX-Rcpts: 2\r\nMEET2");
+  EXPECT_EQ(run.exit_code, 0);
+  unsetenv("RELAY_FILTER_EXTENSIONS");
+}
+
+// Without pipelining spool-run sends one request at a time: nothing to overlap.
+TEST(FilterProtocolConcurrent, OneAtATimeWithoutPipeliningOrWithOneThread) {
+  unsetenv("RELAY_FILTER_EXTENSIONS");
+  FilterRun plain = run_concurrently(kHello + frame("try-meet") + frame("x"), 2);
+  EXPECT_EQ(plain.output, kHello + "75 0 alone\n0 13 \nX-Rcpts: 2\r\nX");
+  setenv("RELAY_FILTER_EXTENSIONS", "pipelining", 1);
+  FilterRun single = run_concurrently(kHello + frame("try-meet") + frame("x"), 1);
+  EXPECT_EQ(single.output, "relay-filter 1 pipelining\n75 0 alone\n0 13 \nX-Rcpts: 2\r\nX");
+  unsetenv("RELAY_FILTER_EXTENSIONS");
+}
+
+// Verdicts come back in request order, however the work finishes, past the number of requests
+// the pool holds at once; a thrown exception is still a verdict of its own.
+TEST(FilterProtocolConcurrent, VerdictsInRequestOrder) {
+  setenv("RELAY_FILTER_EXTENSIONS", "pipelining", 1);
+  std::string input = kHello, expected = "relay-filter 1 pipelining\n";
+  for (int i = 0; i < 60; ++i) {
+    std::string message = (i % 7 == 0 ? "slow" : i % 11 == 5 ? "throw" : "m") + std::to_string(i);
+    input += frame(message);
+    if (message.starts_with("throw")) {
+      expected += "75 0 boom second line\n";
+      continue;
+    }
+    std::string upper;
+    for (char c : message) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    expected += "0 " + std::to_string(12 + message.size()) + " \nX-Rcpts: 2\r\n" + upper;
+  }
+  FilterRun run = run_concurrently(input, 3);
+  EXPECT_EQ(run.output, expected);
+  EXPECT_EQ(run.exit_code, 0);
+  unsetenv("RELAY_FILTER_EXTENSIONS");
+}
+
+// A broken frame after good ones: the good ones are answered, then the protocol error.
+TEST(FilterProtocolConcurrent, AnswersWhatCameBeforeABrokenFrame) {
+  setenv("RELAY_FILTER_EXTENSIONS", "pipelining", 1);
+  FilterRun run = run_concurrently(kHello + frame("slow") + frame("b") + "x 1\n", 2);
+  EXPECT_EQ(run.output, "relay-filter 1 pipelining\n0 16 \nX-Rcpts: 2\r\nSLOW0 13 \nX-Rcpts: 2\r\nB");
+  EXPECT_EQ(run.exit_code, 76);
+  unsetenv("RELAY_FILTER_EXTENSIONS");
 }
 
 }  // namespace
