@@ -56,11 +56,11 @@ class Input {
   }
 
   // Reads exactly length bytes; anything short is an error.
-  // Bytes of input already here: read and not taken yet, and waiting in the pipe.
-  size_t pending() const {
+  // True when more input is already here: read and not taken yet, or waiting in the pipe.
+  bool pending() const {
+    if (end_ > start_) return true;
     int waiting = 0;
-    if (::ioctl(fd_, FIONREAD, &waiting) != 0 || waiting < 0) waiting = 0;
-    return end_ - start_ + static_cast<size_t>(waiting);
+    return ::ioctl(fd_, FIONREAD, &waiting) == 0 && waiting > 0;
   }
 
   Result exact(uint64_t length, std::string& out) {
@@ -229,12 +229,11 @@ std::optional<bool> handshake(Input& input) {
 // Threads that take turns: one at a time reads the next request (so requests are numbered in
 // the order they came), then handles it while another reads, and writes its verdict when its
 // number's turn comes. A thread finding another one reading sleeps until a reader sees more
-// requests already waiting behind the one it took: while input comes no faster than one
-// thread handles it, one thread does all the work and no CPU goes to handing work around
+// input already waiting behind the request it took: while input comes no faster than one
+// thread handles it, one thread does all the work and no CPU goes to waking the others
 // (spool-run needs that CPU). Each thread holds one request at a time.
 class TakingTurns {
  public:
-  static constexpr size_t kBacklog = 4;  // requests of the size just read
   TakingTurns(Input& input, const Handler& handle) : input_(input), handle_(handle) {}
 
   // Runs `threads` threads (the calling thread is one) until input ends or breaks and every
@@ -285,8 +284,7 @@ class TakingTurns {
     bool more_waiting = false;
     try {
       request = read_request(input_, envelope_text, message);
-      more_waiting = request == Request::kRead &&
-                     input_.pending() >= kBacklog * (envelope_text.size() + message.size());
+      more_waiting = request == Request::kRead && input_.pending();
     } catch (...) {
       std::lock_guard lock(read_mutex_);
       reading_ = false;
