@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -229,11 +231,15 @@ std::optional<bool> handshake(Input& input) {
 // Threads that take turns: one at a time reads the next request (so requests are numbered in
 // the order they came), then handles it while another reads, and writes its verdict when its
 // number's turn comes. A thread finding another one reading sleeps until a reader sees more
-// input already waiting behind the request it took: while input comes no faster than one
-// thread handles it, one thread does all the work and no CPU goes to waking the others
-// (spool-run needs that CPU). Each thread holds one request at a time.
+// input already waiting behind the request it took, and requests take long to handle: while
+// input comes no faster than one thread handles it, or a request costs about what spool-run
+// spends on a message (some 60 us), one thread does all the work and no CPU goes to waking
+// the others or is taken from spool-run. Each thread holds one request at a time.
 class TakingTurns {
  public:
+  // Requests handled faster than this on average are left to one thread.
+  static constexpr std::chrono::nanoseconds kWorthASecondThread = std::chrono::microseconds(150);
+
   TakingTurns(Input& input, const Handler& handle) : input_(input), handle_(handle) {}
 
   // Runs `threads` threads (the calling thread is one) until input ends or breaks and every
@@ -257,7 +263,9 @@ class TakingTurns {
     std::string envelope_text, message;
     try {
       while (auto number = take(envelope_text, message)) {
+        auto start = std::chrono::steady_clock::now();
         std::string frame = verdict_frame(judge(handle_, envelope_text, message));
+        note_handling_time(std::chrono::steady_clock::now() - start);
         std::unique_lock lock(output_mutex_);
         turn_.wait(lock, [&] { return written_count_ == *number || failure_; });
         if (failure_) return;
@@ -284,7 +292,7 @@ class TakingTurns {
     bool more_waiting = false;
     try {
       request = read_request(input_, envelope_text, message);
-      more_waiting = request == Request::kRead && input_.pending();
+      more_waiting = request == Request::kRead && slow_requests() && input_.pending();
     } catch (...) {
       std::lock_guard lock(read_mutex_);
       reading_ = false;
@@ -300,6 +308,15 @@ class TakingTurns {
     }
     if (more_waiting) may_read_.notify_one();
     return read_count_++;
+  }
+
+  // A moving average over about the last eight requests.
+  void note_handling_time(std::chrono::nanoseconds took) {
+    int64_t average = average_handling_ns_.load(std::memory_order_relaxed);
+    average_handling_ns_.store(average + (took.count() - average) / 8, std::memory_order_relaxed);
+  }
+  bool slow_requests() const {
+    return average_handling_ns_.load(std::memory_order_relaxed) >= kWorthASecondThread.count();
   }
 
   // The first failure ends every thread: those waiting for their turn or to read at once, the
@@ -320,6 +337,7 @@ class TakingTurns {
 
   Input& input_;
   const Handler& handle_;
+  std::atomic<int64_t> average_handling_ns_ = 0;  // updated without a lock: an estimate
   std::mutex read_mutex_;           // guards the fields below up to output_mutex_
   std::condition_variable may_read_;
   bool reading_ = false;            // a thread is reading input_ (only that thread uses it)

@@ -227,10 +227,13 @@ FilterRun run_concurrently(const std::string& input, unsigned threads) {
   return run_filter(input, [threads] { return relay::filter::serve_concurrently(meeting_filter, threads); });
 }
 
+// A second thread takes requests once they are slow to handle (as RSA signing is) and more
+// are waiting: "slow" first, then the two that meet.
 TEST(FilterProtocolConcurrent, HandlesTwoMessagesAtOnceWithPipelining) {
   setenv("RELAY_FILTER_EXTENSIONS", "pipelining", 1);
-  FilterRun run = run_concurrently(kHello + frame("meet1") + frame("meet2"), 2);
-  EXPECT_EQ(run.output, "relay-filter 1 pipelining\n0 17 \nX-Rcpts: 2\r\nMEET10 17 \nX-Rcpts: 2\r\nMEET2");
+  FilterRun run = run_concurrently(kHello + frame("slow") + frame("meet1") + frame("meet2"), 2);
+  EXPECT_EQ(run.output, "relay-filter 1 pipelining\n0 16 \nX-Rcpts: 2\r\nSLOW0 17 \nX-Rcpts: 2\r\nMEET10 17 \nX-Rcpts: "
+                        "2\r\nMEET2");
   EXPECT_EQ(run.exit_code, 0);
   unsetenv("RELAY_FILTER_EXTENSIONS");
 }
