@@ -52,8 +52,9 @@ int serve(const Handler& handle);
 
 // As serve, but when spool-run offers pipelining, up to `threads` requests are handled at once,
 // each on one of `threads` threads (the calling thread is one; handle must be safe to call
-// from several threads); verdicts are still written in request order. Each thread holds one
-// request in memory; the rest wait in the pipe. Without pipelining, or with threads <= 1,
+// from several threads); verdicts are still written in request order. Threads beyond the
+// first are woken only while requests wait and take long to handle (150 us or more on
+// average). Each thread holds one request in memory; the rest wait in the pipe. Without pipelining, or with threads <= 1,
 // this is serve.
 int serve_concurrently(const Handler& handle, unsigned threads);
 
