@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "journal_io.hpp"
 #include "journal_record.hpp"
 #include "journal_recovery.hpp"
 #include "relay/exit_codes.hpp"
@@ -21,42 +22,6 @@ namespace {
 
 // Files kept open between publishes; more than this publishes early.
 constexpr size_t kMaxJournaled = 1024;
-
-[[noreturn]] void fail_io(const std::string& what, int err) {
-  if (relay::is_space_error(err)) throw relay::SpoolFull(what + ": " + std::strerror(err));
-  relay::fail_errno(what, err);
-}
-
-int open_directory(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) relay::fail_errno("unable to open " + path, errno);
-  return fd;
-}
-
-void write_at(int fd, std::string_view bytes, uint64_t offset, const std::string& what) {
-  while (!bytes.empty()) {
-    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail_io("unable to write " + what, errno);
-    bytes.remove_prefix(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-}
-
-// The whole of a completed file, through the writer's descriptor.
-std::string read_whole(int fd, const std::string& what) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) relay::fail_errno("unable to read " + what, errno);
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) relay::fail_errno("unable to read " + what, n == 0 ? EIO : errno);
-    done += static_cast<size_t>(n);
-  }
-  return bytes;
-}
 
 // A journal of this process's own, locked before anyone can mistake it for a dead one's.
 int create_journal(const std::string& path, size_t capacity) {
@@ -76,8 +41,8 @@ int create_journal(const std::string& path, size_t capacity) {
     try {
       // Written zeros, not fallocate: writing over unwritten extents would change metadata again.
       std::string zeros(1u << 20, '\0');
-      for (size_t offset = 0; offset < capacity; offset += zeros.size()) write_at(fd, zeros, offset, path);
-      if (::fsync(fd) != 0) fail_io("unable to sync " + path, errno);
+      for (size_t offset = 0; offset < capacity; offset += zeros.size()) journal::write_at(fd, zeros, offset, path);
+      journal::sync_file(fd, path);
     } catch (...) {
       ::unlink(path.c_str());
       ::close(fd);
@@ -101,8 +66,8 @@ IntakeJournal::IntakeJournal(relay::Spool& spool, JournalOptions options)
   std::string dir = spool.root() + "/journal";
   if (::mkdir(dir.c_str(), 0770) != 0 && errno != EEXIST) relay::fail_errno("unable to create " + dir, errno);
   recover_journals(spool, dir);
-  root_fd_ = open_directory(spool.root());
-  tmp_fd_ = open_directory(spool.path(relay::Stage::kTmp, ""));
+  root_fd_ = journal::open_directory(spool.root());
+  tmp_fd_ = journal::open_directory(spool.path(relay::Stage::kTmp, ""));
   try {
     for (int i = 0; i < 2; ++i) {
       slots_[i].path = dir + "/smtp-listen." + std::to_string(::getpid()) + "." + std::to_string(i);
@@ -110,10 +75,7 @@ IntakeJournal::IntakeJournal(relay::Spool& spool, JournalOptions options)
       slots_[i].file_size = options_.capacity;
       slots_[i].next_seq = journal::random_first_seq();
     }
-    int dir_fd = open_directory(dir);
-    int synced = ::fsync(dir_fd);
-    ::close(dir_fd);
-    if (synced != 0) fail_io("unable to sync " + dir, errno);
+    journal::sync_directory(dir);
   } catch (...) {
     for (Slot& slot : slots_) {
       if (slot.fd < 0) continue;
@@ -222,7 +184,7 @@ void IntakeJournal::append(Slot& slot, std::vector<Request*>& batch) {
     try {
       size_t offset = records.size();
       journal::append_message(records, slot.next_seq, request->stage, request->id,
-                              read_whole(request->fd, spool_.path(relay::Stage::kTmp, request->id)));
+                              journal::read_whole(request->fd, spool_.path(relay::Stage::kTmp, request->id)));
       ++slot.next_seq;
       appended.emplace_back(request, offset);
     } catch (...) {
@@ -232,11 +194,11 @@ void IntakeJournal::append(Slot& slot, std::vector<Request*>& batch) {
   }
   if (appended.empty()) return;
   try {
-    write_at(slot.fd, records, slot.position, slot.path);
+    journal::write_at(slot.fd, records, slot.position, slot.path);
   } catch (...) {
     // Clients hear 451/452 and send again: none of the batch may come back in a recovery.
     try {
-      write_at(slot.fd, std::string(records.size(), '\0'), slot.position, slot.path);
+      journal::write_at(slot.fd, std::string(records.size(), '\0'), slot.position, slot.path);
     } catch (const std::exception& e) {
       stop_for_recovery(std::string("unable to take back a failed journal write: ") + e.what());
     }
@@ -269,7 +231,7 @@ void IntakeJournal::publish(Slot& slot) {
   std::string record;
   journal::append_published(record, slot.next_seq, slot.next_seq - 1);
   try {
-    write_at(slot.fd, record, slot.position, slot.path);
+    journal::write_at(slot.fd, record, slot.position, slot.path);
   } catch (const std::exception& e) {
     stop_for_recovery(e.what());
   }

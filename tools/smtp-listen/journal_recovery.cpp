@@ -9,47 +9,12 @@
 #include <cerrno>
 #include <set>
 
+#include "journal_io.hpp"
 #include "journal_record.hpp"
 #include "relay/exit_codes.hpp"
 #include "relay/log.hpp"
 
 namespace smtp_listen {
-namespace {
-
-void sync_directory(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    int err = errno;
-    if (fd >= 0) ::close(fd);
-    relay::fail_errno("unable to sync " + path, err);
-  }
-  ::close(fd);
-}
-
-std::string read_all(int fd, const std::string& path) {
-  std::string bytes;
-  char buffer[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) relay::fail_errno("unable to read " + path, errno);
-    if (n == 0) return bytes;
-    bytes.append(buffer, static_cast<size_t>(n));
-  }
-}
-
-void write_all_at(int fd, std::string_view bytes, off_t offset, const std::string& what) {
-  while (!bytes.empty()) {
-    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) relay::fail_errno("unable to write " + what, errno);
-    bytes.remove_prefix(static_cast<size_t>(n));
-    offset += n;
-  }
-}
-
-}  // namespace
-
 std::vector<std::string> publish_from_tmp(const relay::Spool& spool, int tmp_fd, const std::vector<Journaled>& batch,
                                           bool after_crash) {
   // Links rather than renames: without a file-system journal a rename may reach the disk
@@ -70,11 +35,11 @@ std::vector<std::string> publish_from_tmp(const relay::Spool& spool, int tmp_fd,
       relay::fail_errno("unable to move " + entry.id + " into " + std::string(relay::to_string(entry.stage)), errno);
     stages.insert(entry.stage);
   }
-  for (relay::Stage stage : stages) sync_directory(spool.path(stage, ""));
+  for (relay::Stage stage : stages) journal::sync_directory(spool.path(stage, ""));
   for (const Journaled* entry : linked)
     if (::unlinkat(tmp_fd, entry->id.c_str(), 0) != 0 && errno != ENOENT)
       relay::fail_errno("unable to remove " + spool.path(relay::Stage::kTmp, entry->id), errno);
-  if (!linked.empty()) sync_directory(spool.path(relay::Stage::kTmp, ""));
+  if (!linked.empty()) journal::sync_directory(spool.path(relay::Stage::kTmp, ""));
   return missing;
 }
 
@@ -82,8 +47,8 @@ void write_tmp_copy(int tmp_fd, const std::string& id, std::string_view file) {
   int fd = ::openat(tmp_fd, id.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd < 0) relay::fail_errno("unable to create tmp/" + id, errno);
   try {
-    write_all_at(fd, file, 0, "tmp/" + id);
-    if (::fsync(fd) != 0) relay::fail_errno("unable to sync tmp/" + id, errno);
+    journal::write_at(fd, file, 0, "tmp/" + id);
+    journal::sync_file(fd, "tmp/" + id);
   } catch (...) {
     ::close(fd);
     throw;
@@ -122,10 +87,10 @@ RecoveryCount recover_journal(relay::Spool& spool, int journal_fd, std::string_v
       ++count.rewritten;
     }
     if (unpublished) {
-      sync_directory(spool.path(relay::Stage::kTmp, ""));
+      journal::sync_directory(spool.path(relay::Stage::kTmp, ""));
       std::string record;
       journal::append_published(record, chain.records.back().seq + 1, last_message);
-      write_all_at(journal_fd, record, static_cast<off_t>(chain.end), "the journal");
+      journal::write_at(journal_fd, record, chain.end, "the journal");
       if (::fdatasync(journal_fd) != 0) relay::fail_errno("unable to sync the journal", errno);
     }
     std::vector<std::string> missing = publish_from_tmp(spool, tmp_fd, batch, true);
@@ -158,7 +123,7 @@ void recover_journals(relay::Spool& spool, const std::string& dir) {
       continue;
     }
     try {
-      RecoveryCount count = recover_journal(spool, fd, read_all(fd, path));
+      RecoveryCount count = recover_journal(spool, fd, journal::read_whole(fd, path));
       if (count.published + count.rewritten > 0)
         relay::log::info("recovered " + std::to_string(count.published + count.rewritten) + " messages from " + path +
                          " (" + std::to_string(count.published) + " moved from tmp/, " +
@@ -171,7 +136,7 @@ void recover_journals(relay::Spool& spool, const std::string& dir) {
     }
     ::close(fd);
   }
-  if (removed) sync_directory(dir);
+  if (removed) journal::sync_directory(dir);
 }
 
 }  // namespace smtp_listen
