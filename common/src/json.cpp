@@ -101,6 +101,20 @@ void append_key(std::string& out, std::string_view key, bool comma) {
   });
 }
 
+// An object's or an array's members between their brackets.
+void append_enclosed(std::string& out, char open, std::string_view members, char close) {
+  out += open;
+  out += members;
+  out += close;
+}
+
+std::string enclosed(char open, std::string_view members, char close) {
+  std::string out;
+  out.reserve(members.size() + 2);
+  append_enclosed(out, open, members, close);
+  return out;
+}
+
 template <class Integer>
 void append_integer(std::string& out, Integer value) {
   append_within(out, 24, [&](char* p) { return std::to_chars(p, p + 24, value).ptr; });
@@ -142,29 +156,23 @@ std::string json_quote(std::string_view text) {
   return out;
 }
 
-std::string JsonObject::str() const {
-  std::string out;
-  out.reserve(body_.size() + 2);
-  out += '{';
-  out += body_;
-  out += '}';
-  return out;
-}
+std::string JsonObject::str() const { return enclosed('{', body_, '}'); }
 
 void JsonObject::key(std::string_view k) { append_key(body_, k, !body_.empty()); }
 
+// String, integer and boolean fields are JsonWriter's: one writer of fields serves both classes.
 JsonObject& JsonObject::add(std::string_view k, std::string_view value) {
-  fields().field(k, value);  // one writer of fields serves both classes
+  fields().field(k, value);
   return *this;
 }
 
 JsonObject& JsonObject::add(std::string_view k, int64_t value) {
-  fields().field(k, value);  // one writer of fields serves both classes
+  fields().field(k, value);
   return *this;
 }
 
 JsonObject& JsonObject::add(std::string_view k, uint64_t value) {
-  fields().field(k, value);  // one writer of fields serves both classes
+  fields().field(k, value);
   return *this;
 }
 
@@ -193,17 +201,13 @@ JsonObject& JsonObject::add_null(std::string_view k) {
 
 JsonObject& JsonObject::add(std::string_view k, const JsonObject& value) {
   key(k);
-  body_ += '{';
-  body_ += value.body_;
-  body_ += '}';
+  append_enclosed(body_, '{', value.body_, '}');
   return *this;
 }
 
 JsonObject& JsonObject::add(std::string_view k, const JsonArray& value) {
   key(k);
-  body_ += '[';
-  body_ += value.body_;
-  body_ += ']';
+  append_enclosed(body_, '[', value.body_, ']');
   return *this;
 }
 
@@ -215,14 +219,7 @@ JsonObject& JsonObject::add(std::string_view k, const std::vector<std::string>& 
 
 JsonWriter JsonObject::fields() { return JsonWriter(body_, body_.empty()); }
 
-std::string JsonArray::str() const {
-  std::string out;
-  out.reserve(body_.size() + 2);
-  out += '[';
-  out += body_;
-  out += ']';
-  return out;
-}
+std::string JsonArray::str() const { return enclosed('[', body_, ']'); }
 
 void JsonArray::comma() {
   if (!body_.empty()) body_ += ',';
@@ -242,9 +239,7 @@ JsonArray& JsonArray::push(int64_t value) {
 
 JsonArray& JsonArray::push(const JsonObject& value) {
   comma();
-  body_ += '{';
-  body_ += value.body_;
-  body_ += '}';
+  append_enclosed(body_, '{', value.body_, '}');
   return *this;
 }
 

@@ -181,9 +181,15 @@ void write_message_fields(JsonWriter& json, const SpoolEntry& entry, const Envel
   json.end_array();
 }
 
+// Pads what was appended to out since start with spaces to width.
+void pad_from(std::string& out, size_t start, size_t width) {
+  if (out.size() - start < width) out.append(width - (out.size() - start), ' ');
+}
+
 void append_padded(std::string& out, std::string_view text, size_t width) {
+  size_t start = out.size();
   out += text;
-  if (text.size() < width) out.append(width - text.size(), ' ');
+  pad_from(out, start, width);
 }
 
 }  // namespace
@@ -238,7 +244,7 @@ void append_message_text(std::string& out, const SpoolEntry& entry, const Envelo
     out += '<';
     out += to_string(entry.origin);
   }
-  if (out.size() - stage_start < 9) out.append(9 - (out.size() - stage_start), ' ');
+  pad_from(out, stage_start, 9);
   char size[24];
   size_t digits = static_cast<size_t>(std::to_chars(size, size + sizeof size, entry.size).ptr - size);
   out += ' ';
