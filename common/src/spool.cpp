@@ -112,7 +112,17 @@ FileHead read_head(int fd, size_t first_read, const std::string& what) {
 }
 
 // Reads the envelope at the start of an open spool file: (envelope, message offset).
+// Most envelopes fit a page: that one is read onto the stack, with no string for the head.
 std::pair<Envelope, size_t> read_envelope_fd(int fd, const std::string& what) {
+  char page[kEnvelopeReadChunk];
+  ssize_t n;
+  do {
+    n = ::pread(fd, page, sizeof page, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) fail_errno("unable to read " + what, errno);
+  std::string_view first(page, static_cast<size_t>(n));
+  size_t end = envelope_end(first);
+  if (end != std::string_view::npos) return {parse_envelope(first.substr(0, end)), end};
   FileHead head = read_head(fd, kEnvelopeReadChunk, what);
   return {std::move(head.envelope), head.body_offset};
 }
@@ -409,20 +419,7 @@ std::optional<Envelope> Spool::read_envelope(SpoolEntry& entry) const {
     struct stat st {};
     if (::fstat(fd, &st) != 0) fail_errno("unable to stat " + path(entry.stage, name), errno);
     fill_times(entry, st);
-    // Most envelopes fit a page: read it onto the stack, with no string for the file's head.
-    char page[kEnvelopeReadChunk];
-    ssize_t n;
-    do {
-      n = ::pread(fd, page, sizeof page, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) fail_errno("unable to read " + path(entry.stage, name), errno);
-    std::string_view head(page, static_cast<size_t>(n));
-    size_t end = envelope_end(head);
-    std::optional<Envelope> envelope;
-    if (end != std::string_view::npos)
-      envelope.emplace(parse_envelope(head.substr(0, end)));
-    else
-      envelope.emplace(read_envelope_fd(fd, path(entry.stage, name)).first);
+    auto envelope = read_envelope_fd(fd, path(entry.stage, name)).first;
     ::close(fd);
     return envelope;
   } catch (...) {
