@@ -182,14 +182,7 @@ std::string verdict_frame(const Verdict& verdict) {
 // True when spool-run lists pipelining among the extensions it offers.
 bool pipelining_offered() {
   const char* value = std::getenv(kExtensionsEnv);
-  if (value == nullptr) return false;
-  std::string_view words(value);
-  for (size_t start = 0; start < words.size();) {
-    size_t end = std::min(words.find(' ', start), words.size());
-    if (words.substr(start, end - start) == kPipelining) return true;
-    start = end + 1;
-  }
-  return false;
+  return value != nullptr && lists_extension(value, kPipelining);
 }
 
 enum class Request { kRead, kEnd, kBroken };
@@ -371,6 +364,15 @@ int serve_concurrently(const Handler& handle, unsigned threads) {
     log::fatal(e.what());
     return e.code();
   }
+}
+
+bool lists_extension(std::string_view extensions, std::string_view extension) {
+  for (size_t start = 0; start < extensions.size();) {
+    size_t end = std::min(extensions.find(' ', start), extensions.size());
+    if (extensions.substr(start, end - start) == extension) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 }  // namespace relay::filter

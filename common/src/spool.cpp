@@ -371,9 +371,9 @@ void Spool::scan(Stage stage, const std::function<void(const SpoolEntry&)>& visi
   ::closedir(dir);
 }
 
-std::vector<SpoolEntry> Spool::list(Stage stage) const {
+std::vector<SpoolEntry> Spool::list(Stage stage, bool with_stat) const {
   std::vector<SpoolEntry> entries;
-  scan(stage, [&](const SpoolEntry& e) { entries.push_back(e); });
+  scan(stage, [&](const SpoolEntry& e) { entries.push_back(e); }, with_stat);
   std::sort(entries.begin(), entries.end(), [](const SpoolEntry& a, const SpoolEntry& b) { return a.id < b.id; });
   return entries;
 }

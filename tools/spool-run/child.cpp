@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -81,10 +82,16 @@ Child::~Child() {
 
 void Child::close_input() { close_fd(in_); }
 
-void Child::widen_pipes(int bytes) {
+size_t Child::widen_pipes(int bytes) {
   // Best effort: a refused size leaves the default pipe, which only holds fewer bytes in flight.
-  for (int fd : {in_, out_})
-    if (fd >= 0) ::fcntl(fd, F_SETPIPE_SZ, bytes);
+  size_t smallest = static_cast<size_t>(bytes);
+  for (int fd : {in_, out_}) {
+    if (fd < 0) continue;
+    ::fcntl(fd, F_SETPIPE_SZ, bytes);
+    int got = ::fcntl(fd, F_GETPIPE_SZ);
+    smallest = std::min(smallest, got > 0 ? static_cast<size_t>(got) : size_t{4096});
+  }
+  return smallest;
 }
 
 void Child::kill() {

@@ -46,8 +46,9 @@ class Child {
   std::optional<int> wait(Deadline deadline);
   void close_input();
   // Asks for pipes to and from the child of this many bytes (F_SETPIPE_SZ; the kernel may
-  // give less, up to /proc/sys/fs/pipe-max-size): room for requests sent ahead.
-  void widen_pipes(int bytes);
+  // give less, up to /proc/sys/fs/pipe-max-size): room for requests sent ahead. Returns the
+  // size of the smaller pipe it got.
+  size_t widen_pipes(int bytes);
   void kill();
   pid_t pid() const { return pid_; }
   const std::string& last_error_line() const { return last_error_line_; }

@@ -3,6 +3,7 @@
 // message, or one long-running process speaking the streaming protocol.
 #include <chrono>
 #include <memory>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ class Filter {
   // How many messages may be submitted before the oldest verdict is collected: more than one
   // when the filter takes requests while it works on earlier ones (relay-filter(7), pipelining).
   virtual size_t window() const { return 1; }
+  // How many bytes of messages may be in flight at once: a filter whose requests wait in a
+  // pipe gives the pipe's size, so that sending one never waits for the filter to catch up.
+  virtual size_t window_bytes() const { return SIZE_MAX; }
   // Hands the filter one message; envelope and message must stay in place until its verdict
   // has been collected.
   virtual void submit(const Envelope& envelope, const std::string& message) = 0;

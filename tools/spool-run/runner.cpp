@@ -81,14 +81,6 @@ std::optional<Claim> Runner::try_claim(const std::string& id) {
   }
 }
 
-// Ids of the stage in arrival order; the names are all a pass needs (no stat per file).
-std::vector<std::string> Runner::waiting_ids() const {
-  std::vector<std::string> ids;
-  spool_.scan(settings_.from, [&](const SpoolEntry& e) { ids.push_back(e.id); }, false);
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
 // With a pipelining filter, the next messages are claimed and sent while the filter works on
 // earlier ones, and each verdict is applied to its own claim in the order they were sent.
 uint64_t Runner::pass() {
@@ -102,7 +94,9 @@ uint64_t Runner::pass() {
     handle(claim, filter_.collect());
     in_flight.pop_front();
   };
-  for (const auto& id : waiting_ids()) {
+  // The stage in arrival order; the names are all a pass needs (no stat per file).
+  for (const SpoolEntry& entry : spool_.list(settings_.from, false)) {
+    const std::string& id = entry.id;
     if (stop_requested || (settings_.max_messages != 0 && handled_ >= settings_.max_messages)) break;
     auto retry = retry_at_.find(id);
     if (retry != retry_at_.end()) {
@@ -113,7 +107,8 @@ uint64_t Runner::pass() {
     if (!claim) continue;
     size_t size = claim->message().size();
     while (!in_flight.empty() &&
-           (in_flight.size() >= filter_.window() || in_flight_bytes + size > kMaxInFlightBytes))
+           (in_flight.size() >= filter_.window() ||
+            in_flight_bytes + size > std::min(kMaxInFlightBytes, filter_.window_bytes())))
       settle_oldest();
     in_flight.push_back(std::move(*claim));
     in_flight_bytes += size;

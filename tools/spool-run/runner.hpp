@@ -29,12 +29,12 @@ class Runner {
   int run();
 
  private:
-  // Messages sent to a pipelining filter and not yet answered hold at most this many bytes
-  // (one message may be larger): the claims and their requests stay in memory meanwhile.
+  // Messages sent to a pipelining filter and not yet answered hold at most this many bytes,
+  // and no more than the filter's pipe takes (one message may be larger): the claims and
+  // their requests stay in memory meanwhile, and a send never waits for the filter.
   static constexpr size_t kMaxInFlightBytes = 4 << 20;
 
   uint64_t pass();              // one sweep over the stage; returns messages handled
-  std::vector<std::string> waiting_ids() const;
   std::optional<Claim> try_claim(const std::string& id);
   void handle(Claim& claim, filter::Verdict verdict);
   void report(const std::string& id, std::string_view status, std::string_view reason);

@@ -67,6 +67,8 @@ class StreamFilter : public Filter {
   }
 
   size_t window() const override { return pipelining_ ? kPipelineWindow : 1; }
+  // Half the pipe: the rest is room for the envelopes and framing of the requests.
+  size_t window_bytes() const override { return pipe_bytes_ / 2; }
 
   void submit(const Envelope& envelope, const std::string& message) override {
     std::string envelope_text = serialize(envelope);
@@ -136,7 +138,7 @@ class StreamFilter : public Filter {
 
   void start() {
     child_ = std::make_unique<Child>(settings_.argv, env_, false);
-    child_->widen_pipes(kPipeBytes);
+    pipe_bytes_ = child_->widen_pipes(kPipeBytes);
     replies_.clear();
     stalled_ = false;
     sent_ = 0;
@@ -156,12 +158,7 @@ class StreamFilter : public Filter {
       return false;
     std::string_view extensions(answer.data() + greeting_.size(), answer.size() - greeting_.size() - 1);
     if (!extensions.empty() && extensions.front() != ' ') return false;
-    pipelining_ = false;
-    for (size_t start = 0; start < extensions.size();) {
-      size_t end = std::min(extensions.find(' ', start), extensions.size());
-      if (extensions.substr(start, end - start) == filter::kPipelining) pipelining_ = true;
-      start = end + 1;
-    }
+    pipelining_ = filter::lists_extension(extensions, filter::kPipelining);
     return true;
   }
 
@@ -183,6 +180,7 @@ class StreamFilter : public Filter {
   std::string greeting_;
   std::unique_ptr<Child> child_;
   bool pipelining_ = false;
+  size_t pipe_bytes_ = 65536;         // the smaller of the two pipes to the filter
   bool stalled_ = false;              // a request could not be written: send no more to this process
   std::deque<std::string> requests_;  // not yet answered, oldest first
   size_t sent_ = 0;                   // how many of them this filter process has been sent

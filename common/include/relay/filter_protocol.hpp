@@ -32,6 +32,8 @@ inline constexpr const char* kProtocolEnv = "RELAY_FILTER_PROTOCOL";
 inline constexpr int kProtocolVersion = 1;
 inline constexpr const char* kExtensionsEnv = "RELAY_FILTER_EXTENSIONS";
 inline constexpr const char* kPipelining = "pipelining";
+// True when a space-separated list of extensions names extension.
+bool lists_extension(std::string_view extensions, std::string_view extension);
 inline constexpr uint64_t kMaxFrame = 1ull << 30;  // 1 GiB: larger lengths are a protocol error
 
 struct Verdict {

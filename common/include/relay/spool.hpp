@@ -186,7 +186,8 @@ class Spool {
   void sync(Stage stage) const;
 
   // Entries of a stage in id (arrival) order, without opening any file.
-  std::vector<SpoolEntry> list(Stage stage) const;
+  // with_stat as for scan().
+  std::vector<SpoolEntry> list(Stage stage, bool with_stat = true) const;
   // The same, unsorted, one callback per entry: memory does not grow with the stage.
   // Without with_stat only id, stage and origin are filled (no stat per file): for callers
   // that open every file anyway and take its times from read_envelope(SpoolEntry&).
