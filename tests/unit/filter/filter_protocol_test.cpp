@@ -238,14 +238,16 @@ TEST(FilterProtocolConcurrent, HandlesTwoMessagesAtOnceWithPipelining) {
   unsetenv("RELAY_FILTER_EXTENSIONS");
 }
 
-// Without pipelining spool-run sends one request at a time: nothing to overlap.
+// Without pipelining spool-run sends one request at a time: nothing to overlap. The same
+// input as above (slow first, so a second thread would be woken) must meet nobody.
 TEST(FilterProtocolConcurrent, OneAtATimeWithoutPipeliningOrWithOneThread) {
+  const std::string verdicts = "0 16 \nX-Rcpts: 2\r\nSLOW75 0 alone\n75 0 alone\n";
   unsetenv("RELAY_FILTER_EXTENSIONS");
-  FilterRun plain = run_concurrently(kHello + frame("try-meet") + frame("x"), 2);
-  EXPECT_EQ(plain.output, kHello + "75 0 alone\n0 13 \nX-Rcpts: 2\r\nX");
+  FilterRun plain = run_concurrently(kHello + frame("slow") + frame("try-meet1") + frame("try-meet2"), 2);
+  EXPECT_EQ(plain.output, kHello + verdicts);
   setenv("RELAY_FILTER_EXTENSIONS", "pipelining", 1);
-  FilterRun single = run_concurrently(kHello + frame("try-meet") + frame("x"), 1);
-  EXPECT_EQ(single.output, "relay-filter 1 pipelining\n75 0 alone\n0 13 \nX-Rcpts: 2\r\nX");
+  FilterRun single = run_concurrently(kHello + frame("slow") + frame("try-meet1") + frame("try-meet2"), 1);
+  EXPECT_EQ(single.output, "relay-filter 1 pipelining\n" + verdicts);
   unsetenv("RELAY_FILTER_EXTENSIONS");
 }
 
