@@ -91,7 +91,8 @@ def spool_run(bindir, root, name, message, count, keytable, stream):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=os.environ.get("RELAY_BIN", str(HERE.parents[1] / "build" / "bin")))
-    parser.add_argument("--messages", type=int, default=3000, help="messages per streaming run (rsa: a third)")
+    parser.add_argument("--messages", type=int, default=10000,
+                        help="messages per streaming run (rsa: a third); long enough to outlast a neighbour's burst")
     parser.add_argument("--per-process", type=int, default=300, help="messages of the process-per-message run")
     parser.add_argument("--seconds", type=int, default=3, help="openssl speed duration per figure")
     parser.add_argument("--rounds", type=int, default=3, help="anchor + streaming runs per key type")

@@ -17,11 +17,14 @@ def main():
     message = open(message_file, "rb").read()
     envelope = b"version=1\nid=bench\nsender=bench@example.com\nrcpt=user@example.net\n\n"
     frame = b"%d %d\n" % (len(envelope), len(message)) + envelope + message
+    # The extensions spool-run offers: requests sent ahead, and verdicts carrying only what
+    # goes before the message.
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            env=dict(os.environ, RELAY_FILTER_PROTOCOL="1"))
+                            env=dict(os.environ, RELAY_FILTER_PROTOCOL="1",
+                                     RELAY_FILTER_EXTENSIONS="pipelining prepend"))
     proc.stdin.write(b"relay-filter 1\n")
     proc.stdin.flush()
-    if proc.stdout.readline() != b"relay-filter 1\n":
+    if not proc.stdout.readline().startswith(b"relay-filter 1"):
         sys.exit("no handshake from the filter")
     signed = []
 
@@ -37,7 +40,7 @@ def main():
         code, length, _reason = proc.stdout.readline().split(b" ", 2)
         if code != b"0":
             sys.exit("filter answered %s" % code.decode())
-        signed.append(proc.stdout.read(int(length)))
+        signed.append(proc.stdout.read(int(length.lstrip(b"+"))))
     elapsed = time.monotonic() - start
     writer.join()
     proc.stdout.close()

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -35,6 +36,10 @@ constexpr size_t kMaxLine = 4096;  // a frame header or handshake line; longer i
 class Input {
  public:
   explicit Input(int fd) : fd_(fd), buffer_(kChunk + kMaxLine + 1, '\0') {}
+
+  // Called before each read, which may wait for spool-run: the moment to send what the
+  // filter has ready (verdicts are written in batches, not one write each).
+  void before_read(std::function<void()> hook) { before_read_ = std::move(hook); }
 
   enum class Result { kOk, kEnd, kError };
 
@@ -94,6 +99,7 @@ class Input {
   static constexpr size_t kChunk = 65536;
 
   ssize_t read_some(char* to, size_t size) {
+    if (before_read_) before_read_();
     for (;;) {
       ssize_t n = ::read(fd_, to, size);
       if (n < 0 && errno == EINTR) continue;
@@ -119,6 +125,7 @@ class Input {
   int fd_;
   std::string buffer_;
   size_t start_ = 0, end_ = 0;
+  std::function<void()> before_read_;
 };
 
 bool parse_length(std::string_view text, uint64_t& value) {
@@ -170,19 +177,32 @@ Verdict judge(const Handler& handle,
   }
 }
 
-std::string verdict_frame(const Verdict& verdict) {
+// The verdict line and its bytes. A prepend verdict goes as it is when spool-run agreed to
+// prepend, else with the message behind it.
+std::string verdict_frame(const Verdict& verdict, const std::string& message, bool prepend_agreed) {
   const bool has_message = verdict.code == kExitOk;
-  std::string frame = std::to_string(verdict.code) + " " +
-                      std::to_string(has_message ? verdict.message.size() : 0) + " " +
+  const bool as_prefix = has_message && verdict.prepend && prepend_agreed;
+  const bool add_message = has_message && verdict.prepend && !prepend_agreed;
+  size_t length = has_message ? verdict.message.size() + (add_message ? message.size() : 0) : 0;
+  std::string frame = std::to_string(verdict.code) + (as_prefix ? " +" : " ") + std::to_string(length) + " " +
                       one_line(verdict.reason) + "\n";
-  if (has_message) frame += verdict.message;
+  if (!has_message) return frame;
+  frame.reserve(frame.size() + length);
+  frame += verdict.message;
+  if (add_message) frame += message;
   return frame;
 }
 
-// True when spool-run lists pipelining among the extensions it offers.
-bool pipelining_offered() {
-  const char* value = std::getenv(kExtensionsEnv);
-  return value != nullptr && lists_extension(value, kPipelining);
+// The extensions both sides use: those spool-run offers that serve() speaks.
+struct Agreed {
+  bool pipelining = false;
+  bool prepend = false;
+};
+
+Agreed agreed_extensions() {
+  const char* offered = std::getenv(kExtensionsEnv);
+  if (offered == nullptr) return {};
+  return {lists_extension(offered, kPipelining), lists_extension(offered, kPrepend)};
 }
 
 enum class Request { kRead, kEnd, kBroken };
@@ -206,19 +226,21 @@ Request read_request(Input& input, std::string& envelope_text, std::string& mess
   return Request::kRead;
 }
 
-// Reads spool-run's greeting and answers it. Returns whether pipelining was agreed, or nullopt
+// Reads spool-run's greeting and answers it with the extensions agreed, or returns nullopt
 // (logged) when the greeting is wrong. Throws Failure when the answer cannot be written.
-std::optional<bool> handshake(Input& input) {
+std::optional<Agreed> handshake(Input& input) {
   const std::string greeting = "relay-filter " + std::to_string(kProtocolVersion);
   std::string line;
   if (input.line(line) != Input::Result::kOk || line != greeting) {
     log::fatal("unable to start the filter protocol: expected \"" + greeting + "\" from spool-run");
     return std::nullopt;
   }
-  bool pipelining = pipelining_offered();
-  write_all(STDOUT_FILENO, greeting + (pipelining ? std::string(" ") + kPipelining : "") + "\n",
-            "the protocol greeting");
-  return pipelining;
+  Agreed agreed = agreed_extensions();
+  std::string answer = greeting;
+  if (agreed.pipelining) answer += std::string(" ") + kPipelining;
+  if (agreed.prepend) answer += std::string(" ") + kPrepend;
+  write_all(STDOUT_FILENO, answer + "\n", "the protocol greeting");
+  return agreed;
 }
 
 // Threads that take turns: one at a time reads the next request (so requests are numbered in
@@ -228,12 +250,24 @@ std::optional<bool> handshake(Input& input) {
 // input comes no faster than one thread handles it, or a request costs about what spool-run
 // spends on a message (some 60 us), one thread does all the work and no CPU goes to waking
 // the others or is taken from spool-run. Each thread holds one request at a time.
+//
+// Verdicts are collected and written together just before a read of input (which may wait
+// for spool-run), or at once when another thread is reading meanwhile: a batch of requests
+// read together costs one write and wakes spool-run once, and no verdict is held while
+// its filter waits for input. The handler's log lines are held and written the same way.
 class TakingTurns {
  public:
   // Requests handled faster than this on average are left to one thread.
   static constexpr std::chrono::nanoseconds kWorthASecondThread = std::chrono::microseconds(150);
 
-  TakingTurns(Input& input, const Handler& handle) : input_(input), handle_(handle) {}
+  TakingTurns(Input& input, const Handler& handle, bool prepend_agreed)
+      : input_(input), handle_(handle), prepend_agreed_(prepend_agreed) {
+    input_.before_read([this] {
+      std::lock_guard lock(output_mutex_);
+      if (!failure_) send_verdicts();
+    });
+  }
+  ~TakingTurns() { input_.before_read(nullptr); }
 
   // Runs `threads` threads (the calling thread is one) until input ends or breaks and every
   // request read is answered. Returns 0 at a clean end, 76 on a framing error; rethrows a
@@ -248,6 +282,7 @@ class TakingTurns {
     work();
     for (auto& other : others) other.join();
     if (failure_) std::rethrow_exception(failure_);
+    send_verdicts();  // those of the last requests, read before input ended or broke
     return last_ == Request::kEnd ? kExitOk : kExitProtocol;
   }
 
@@ -257,13 +292,14 @@ class TakingTurns {
     try {
       while (auto number = take(envelope_text, message)) {
         auto start = std::chrono::steady_clock::now();
-        std::string frame = verdict_frame(judge(handle_, envelope_text, message));
+        std::string frame = verdict_frame(judge(handle_, envelope_text, message), message, prepend_agreed_);
         note_handling_time(std::chrono::steady_clock::now() - start);
         std::unique_lock lock(output_mutex_);
         turn_.wait(lock, [&] { return written_count_ == *number || failure_; });
         if (failure_) return;
-        write_all(STDOUT_FILENO, frame, "a verdict");
+        verdicts_ += frame;
         ++written_count_;
+        if (verdicts_.size() >= kBatchBytes || someone_reading()) send_verdicts();
         turn_.notify_all();
       }
     } catch (...) {
@@ -303,6 +339,19 @@ class TakingTurns {
     return read_count_++;
   }
 
+  // Writes the verdicts collected; output_mutex_ held (or no other thread left).
+  void send_verdicts() {
+    log::flush_lines();  // the handler's log lines go out no later than their verdicts
+    if (verdicts_.empty()) return;
+    write_all(STDOUT_FILENO, verdicts_, "a verdict");
+    verdicts_.clear();
+  }
+
+  bool someone_reading() {
+    std::lock_guard lock(read_mutex_);
+    return reading_;
+  }
+
   // A moving average over about the last eight requests.
   void note_handling_time(std::chrono::nanoseconds took) {
     int64_t average = average_handling_ns_.load(std::memory_order_relaxed);
@@ -330,6 +379,7 @@ class TakingTurns {
 
   Input& input_;
   const Handler& handle_;
+  const bool prepend_agreed_;
   std::atomic<int64_t> average_handling_ns_ = 0;  // updated without a lock: an estimate
   std::mutex read_mutex_;           // guards the fields below up to output_mutex_
   std::condition_variable may_read_;
@@ -337,9 +387,11 @@ class TakingTurns {
   bool stopping_ = false;
   uint64_t read_count_ = 0;
   Request last_ = Request::kEnd;
-  std::mutex output_mutex_;         // guards written_count_ and failure_
+  std::mutex output_mutex_;         // guards written_count_, verdicts_ and failure_; taken before read_mutex_
   std::condition_variable turn_;
-  uint64_t written_count_ = 0;
+  uint64_t written_count_ = 0;      // verdicts collected, sent or not
+  std::string verdicts_;            // collected and not yet sent
+  static constexpr size_t kBatchBytes = 65536;
   std::exception_ptr failure_;
 };
 
@@ -355,10 +407,14 @@ int serve(const Handler& handle) { return serve_concurrently(handle, 1); }
 int serve_concurrently(const Handler& handle, unsigned threads) {
   Input input(STDIN_FILENO);
   try {
-    std::optional<bool> pipelining = handshake(input);
-    if (!pipelining) return kExitProtocol;
+    std::optional<Agreed> agreed = handshake(input);
+    if (!agreed) return kExitProtocol;
+    struct HeldLines {
+      HeldLines() { log::hold_lines(true); }
+      ~HeldLines() { log::hold_lines(false); }
+    } held_lines;
     // Without pipelining spool-run sends one request at a time: nothing to work on at once.
-    return TakingTurns(input, handle).run(*pipelining ? std::max(threads, 1u) : 1);
+    return TakingTurns(input, handle, agreed->prepend).run(agreed->pipelining ? std::max(threads, 1u) : 1);
   } catch (const Failure& e) {
     // spool-run went away: it puts back whatever it had in flight.
     log::fatal(e.what());

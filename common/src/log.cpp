@@ -3,6 +3,7 @@
 #include <syslog.h>
 
 #include <cstdio>
+#include <mutex>
 #include <string>
 
 namespace relay::log {
@@ -10,6 +11,19 @@ namespace {
 
 std::string g_program = "relay";
 Sink g_sink = Sink::kStderr;
+
+// Lines kept by hold_lines(true); only whole lines, so they never interleave with another
+// process's lines on the same stderr.
+std::mutex g_held_mutex;
+bool g_holding = false;
+std::string g_held;
+constexpr size_t kMaxHeld = 32768;
+
+void write_held() {
+  if (g_held.empty()) return;
+  std::fwrite(g_held.data(), 1, g_held.size(), stderr);
+  g_held.clear();
+}
 
 void emit(int priority, std::string_view severity, std::string_view text) {
   if (g_sink == Sink::kSyslog) {
@@ -21,6 +35,13 @@ void emit(int priority, std::string_view severity, std::string_view text) {
   line += severity;
   line += text;
   line += '\n';
+  std::lock_guard lock(g_held_mutex);
+  if (g_holding && priority == LOG_INFO) {
+    g_held += line;
+    if (g_held.size() >= kMaxHeld) write_held();
+    return;
+  }
+  write_held();
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
@@ -43,6 +64,17 @@ void init(std::string_view program, Sink sink) {
 }
 
 std::string_view program() { return g_program; }
+
+void hold_lines(bool hold) {
+  std::lock_guard lock(g_held_mutex);
+  g_holding = hold;
+  if (!hold) write_held();
+}
+
+void flush_lines() {
+  std::lock_guard lock(g_held_mutex);
+  write_held();
+}
 
 void fatal(std::string_view text) { emit(LOG_CRIT, "fatal: ", text); }
 void warning(std::string_view text) { emit(LOG_WARNING, "warning: ", text); }

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 #include "relay/headers.hpp"
 #include "relay/log.hpp"
@@ -39,22 +40,27 @@ void close_quietly(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
-// Writes every byte of both buffers; throws on error.
-void write_two(int fd, std::string_view a, std::string_view b, const std::string& what) {
-  iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
-  int first = 0;
-  while (first < 2) {
-    ssize_t n = ::writev(fd, iov + first, 2 - first);
+// Writes every byte of the parts, in order; throws on error.
+void write_parts(int fd, std::initializer_list<std::string_view> parts, const std::string& what) {
+  constexpr size_t kMaxParts = 3;  // envelope, prefix, message
+  if (parts.size() > kMaxParts) throw std::logic_error("write_parts: too many parts");
+  iovec iov[kMaxParts];
+  size_t count = 0;
+  for (std::string_view part : parts)
+    if (!part.empty()) iov[count++] = {const_cast<char*>(part.data()), part.size()};
+  size_t first = 0;
+  while (first < count) {
+    ssize_t n = ::writev(fd, iov + first, static_cast<int>(count - first));
     if (n < 0) {
       if (errno == EINTR) continue;
       fail_io("unable to write " + what, errno);
     }
     size_t left = static_cast<size_t>(n);
-    while (first < 2 && left >= iov[first].iov_len) {
+    while (first < count && left >= iov[first].iov_len) {
       left -= iov[first].iov_len;
       ++first;
     }
-    if (first < 2) {
+    if (first < count) {
       iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
       iov[first].iov_len -= left;
     }
@@ -226,15 +232,15 @@ void Spool::sync(Stage stage) const {
   if (::fsync(dir_fd(stage)) != 0) fail_io("unable to sync spool directory " + std::string(to_string(stage)), errno);
 }
 
-int Spool::write_tmp(const std::string& name, std::string_view envelope_text, std::string_view message, bool lock,
-                     bool remove_stale) {
+int Spool::write_tmp(const std::string& name, std::string_view envelope_text, std::string_view prefix,
+                     std::string_view message, bool lock, bool remove_stale) {
   int fd = ::openat(dir_fd(Stage::kTmp), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0 && errno == EEXIST && remove_stale && ::unlinkat(dir_fd(Stage::kTmp), name.c_str(), 0) == 0)
     fd = ::openat(dir_fd(Stage::kTmp), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) fail_io("unable to create " + path(Stage::kTmp, name), errno);
   try {
     if (lock && ::flock(fd, LOCK_EX | LOCK_NB) != 0) fail_errno("unable to lock " + path(Stage::kTmp, name), errno);
-    write_two(fd, envelope_text, message, path(Stage::kTmp, name));
+    write_parts(fd, {envelope_text, prefix, message}, path(Stage::kTmp, name));
   } catch (...) {
     ::unlinkat(dir_fd(Stage::kTmp), name.c_str(), 0);
     ::close(fd);
@@ -275,7 +281,7 @@ std::string Spool::deposit(Stage stage, Envelope envelope, std::string_view mess
   if (envelope.arrival == 0) envelope.arrival = now.seconds;
   envelope.size = message.size();
   std::string text = serialize(envelope);
-  int fd = write_tmp(envelope.id, text, message, true);
+  int fd = write_tmp(envelope.id, text, "", message, true);
   try {
     publish(envelope.id, stage, envelope.id, mtime, fd, true);
   } catch (...) {
@@ -595,7 +601,7 @@ void Spool::Writer::flush_buffer() {
       if (fd_ < 0) fail_io("unable to create " + spool_->path(Stage::kTmp, id_), errno);
       ::flock(fd_, LOCK_EX | LOCK_NB);
     }
-    write_two(fd_, buffer_, {}, spool_->path(Stage::kTmp, id_));
+    write_parts(fd_, {buffer_}, spool_->path(Stage::kTmp, id_));
   } catch (...) {
     abort();
     throw;
@@ -687,14 +693,14 @@ const std::string& Claim::message() {
   return *message_;
 }
 
-void Claim::replace(const Envelope& envelope, std::string_view message) {
+void Claim::replace(const Envelope& envelope, std::string_view prefix, std::string_view message) {
   Envelope sized = envelope;
-  sized.size = message.size();
+  sized.size = prefix.size() + message.size();
   std::string text = serialize(sized);
   std::string tmp_name = id_ + ".rewrite";
   // Locked before the rename: the claim never leaves its entry in active/ unlocked. A file of
   // that name was left by a claimer that died: the claim is ours now, so it is replaced.
-  int fd = spool_->write_tmp(tmp_name, text, message, true, true);
+  int fd = spool_->write_tmp(tmp_name, text, prefix, message, true, true);
   try {
     if (spool_->sync_directories_ && ::fsync(fd) != 0) fail_io("unable to sync " + spool_->path(Stage::kTmp, tmp_name), errno);
     if (::renameat(spool_->dir_fd(Stage::kTmp), tmp_name.c_str(), spool_->dir_fd(Stage::kActive), active_name().c_str()) != 0)
@@ -712,7 +718,7 @@ void Claim::replace(const Envelope& envelope, std::string_view message) {
 }
 
 void Claim::rewrite(const Envelope& envelope, std::string_view message) {
-  replace(envelope, message);
+  replace(envelope, "", message);
   if (spool_->sync_directories_)
     spool_->sync(Stage::kActive);
   else if (::fsync(fd_) != 0)
@@ -738,9 +744,15 @@ void Claim::move_to(Stage to, int64_t next_attempt) {
 // lease), the new one in active/ or in to/, a short one being caught by its size
 // (relay-spool(5), DURABILITY). The portable order syncs each directory on the way.
 void Claim::finish(Stage to, const Envelope& envelope, std::string_view message, int64_t next_attempt) {
-  replace(envelope, message);
+  replace(envelope, "", message);
   if (spool_->sync_directories_) spool_->sync(Stage::kActive);
   finish(to, next_attempt);
+}
+
+void Claim::finish_prepended(Stage to, std::string_view prefix) {
+  replace(envelope_, prefix, message());
+  if (spool_->sync_directories_) spool_->sync(Stage::kActive);
+  finish(to);
 }
 
 void Claim::finish(Stage to, int64_t next_attempt) {

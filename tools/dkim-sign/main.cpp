@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
         if (message.size() > max_size) return relay::filter::Verdict{relay::kExitData, "message larger than --max-size", ""};
         auto result = relay::dkim::sign_message(config, message, envelope.sender, envelope.id);
         if (result.code != relay::kExitOk) return relay::filter::Verdict{result.code, "not signed: " + result.reason, ""};
-        return relay::filter::Verdict{relay::kExitOk, "", result.signatures + message};
+        // Only the new fields go back: spool-run puts them before the message it holds.
+        return relay::filter::Verdict{relay::kExitOk, "", std::move(result.signatures), true};
       }, threads);
     }
     std::string message = relay::dkim::read_limited(STDIN_FILENO, max_size, "standard input");

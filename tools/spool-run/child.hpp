@@ -55,6 +55,8 @@ class Child {
 
  private:
   void read_error();
+  // Writes what the pipe takes of the exchange's input after written (never waits).
+  void write_input(const Exchange& exchange, size_t& written);
 
   pid_t pid_ = -1;
   int pidfd_ = -1;

@@ -62,7 +62,8 @@ std::vector<std::string> stream_environment(const std::vector<std::string>& inhe
   env.push_back("RELAY_SPOOL=" + spool);
   env.push_back("RELAY_STAGE=" + stage);
   env.push_back(std::string(relay::filter::kProtocolEnv) + "=" + std::to_string(relay::filter::kProtocolVersion));
-  env.push_back(std::string(relay::filter::kExtensionsEnv) + "=" + relay::filter::kPipelining);
+  env.push_back(std::string(relay::filter::kExtensionsEnv) + "=" + relay::filter::kPipelining + " " +
+                relay::filter::kPrepend);
   return env;
 }
 

@@ -123,7 +123,14 @@ uint64_t Runner::pass() {
 
 void Runner::handle(Claim& claim, filter::Verdict verdict) {
   const std::string id = claim.id();
-  if (verdict.code == kExitOk && !verdict.message.empty()) {
+  if (verdict.code == kExitOk && verdict.prepend) {
+    // The message stays as it is, behind the bytes the filter adds (if any).
+    if (verdict.message.empty())
+      claim.finish(settings_.to);
+    else
+      claim.finish_prepended(settings_.to, verdict.message);
+    report(id, "passed", "");
+  } else if (verdict.code == kExitOk && !verdict.message.empty()) {
     claim.finish(settings_.to, claim.envelope(), verdict.message);
     report(id, "passed", "");
   } else if (verdict.code == kExitTemporary) {

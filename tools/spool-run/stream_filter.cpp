@@ -19,6 +19,7 @@ constexpr auto kShutdownGrace = std::chrono::seconds(10);
 struct VerdictHeader {
   int code = 0;
   uint64_t length = 0;
+  bool prepend = false;  // "+LENGTH": the bytes go before the message (the prepend extension)
   std::string reason;
   size_t size = 0;  // bytes of the header line with its LF
 };
@@ -29,8 +30,9 @@ bool parse_number(std::string_view text, Number& value) {
   return !text.empty() && ec == std::errc() && end == text.data() + text.size();
 }
 
-// "CODE LENGTH[ REASON]\n"; nullopt when incomplete or malformed (malformed sets bad).
-std::optional<VerdictHeader> parse_header(const std::string& out, bool& bad) {
+// "CODE LENGTH[ REASON]\n", LENGTH as "+LENGTH" after code 0 when prepend was agreed;
+// nullopt when incomplete or malformed (malformed sets bad).
+std::optional<VerdictHeader> parse_header(const std::string& out, bool prepend_agreed, bool& bad) {
   bad = false;
   size_t lf = out.find('\n');
   if (lf == std::string::npos) {
@@ -43,8 +45,10 @@ std::optional<VerdictHeader> parse_header(const std::string& out, bool& bad) {
   VerdictHeader h;
   h.size = lf + 1;
   std::string_view length = first == std::string_view::npos ? std::string_view() : line.substr(first + 1, second - first - 1);
+  h.prepend = prepend_agreed && length.starts_with('+');
+  if (h.prepend) length.remove_prefix(1);
   if (!parse_number(line.substr(0, first), h.code) || h.code < 0 || h.code > 255 || !parse_number(length, h.length) ||
-      h.length > filter::kMaxFrame) {
+      h.length > filter::kMaxFrame || (h.prepend && h.code != kExitOk)) {
     bad = true;
     return std::nullopt;
   }
@@ -88,12 +92,12 @@ class StreamFilter : public Filter {
     Child::Exchange exchange{.input = {}, .close_input_after = false,
                              .max_output = settings_.max_output + kMaxVerdictLine + kReadAhead,
                              .complete = [&](const std::string& o) {
-                               auto h = parse_header(o, bad);
+                               auto h = parse_header(o, prepend_, bad);
                                bad = bad || (h && h->length > settings_.max_output);
                                return bad || (h && o.size() >= h->size + h->length);
                              }};
     Child::Pumped pumped = child_->pump(exchange, replies_, deadline());
-    auto header = parse_header(replies_, bad);
+    auto header = parse_header(replies_, prepend_, bad);
     if (header && header->length > settings_.max_output) pumped = Child::Pumped::kTooLarge;
     if (pumped != Child::Pumped::kDone || bad || !header || replies_.size() < header->size + header->length)
       return lost(pumped == Child::Pumped::kTimeout ? "filter timed out" :
@@ -102,6 +106,7 @@ class StreamFilter : public Filter {
     filter::Verdict v;
     v.code = header->code;
     v.reason = header->reason;
+    v.prepend = header->prepend;
     if (v.code == kExitOk) v.message = replies_.substr(header->size, header->length);
     replies_.erase(0, header->size + header->length);  // what is left belongs to later verdicts
     requests_.pop_front();
@@ -159,6 +164,7 @@ class StreamFilter : public Filter {
     std::string_view extensions(answer.data() + greeting_.size(), answer.size() - greeting_.size() - 1);
     if (!extensions.empty() && extensions.front() != ' ') return false;
     pipelining_ = filter::lists_extension(extensions, filter::kPipelining);
+    prepend_ = filter::lists_extension(extensions, filter::kPrepend);
     return true;
   }
 
@@ -180,6 +186,7 @@ class StreamFilter : public Filter {
   std::string greeting_;
   std::unique_ptr<Child> child_;
   bool pipelining_ = false;
+  bool prepend_ = false;              // verdicts may carry only the bytes to put before the message
   size_t pipe_bytes_ = 65536;         // the smaller of the two pipes to the filter
   bool stalled_ = false;              // a request could not be written: send no more to this process
   std::deque<std::string> requests_;  // not yet answered, oldest first

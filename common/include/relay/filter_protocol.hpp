@@ -19,6 +19,8 @@
 // A filter that answers the plain line gets the plain protocol, so old filters keep working.
 //   pipelining  spool-run may send further requests before it has read a verdict; the filter
 //               reads each request by its lengths and answers them in order, one verdict each.
+//   prepend     a verdict of 0 may carry "+<length>": its bytes go before the message, which
+//               is otherwise unchanged and not sent back ("0 +0": moved on as it is).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -32,6 +34,7 @@ inline constexpr const char* kProtocolEnv = "RELAY_FILTER_PROTOCOL";
 inline constexpr int kProtocolVersion = 1;
 inline constexpr const char* kExtensionsEnv = "RELAY_FILTER_EXTENSIONS";
 inline constexpr const char* kPipelining = "pipelining";
+inline constexpr const char* kPrepend = "prepend";
 // True when a space-separated list of extensions names extension.
 bool lists_extension(std::string_view extensions, std::string_view extension);
 inline constexpr uint64_t kMaxFrame = 1ull << 30;  // 1 GiB: larger lengths are a protocol error
@@ -40,13 +43,18 @@ struct Verdict {
   int code = 0;            // exit-code table
   std::string reason;      // one line
   std::string message;     // the new message when code == 0
+  // message holds only bytes to put before the unchanged message (header fields a filter
+  // adds): sent as they are when spool-run accepted the prepend extension, else followed by
+  // the message.
+  bool prepend = false;
 };
 
 // True when this process was started by spool-run in streaming mode.
 bool streaming_requested();
 
-// The filter side: answers the handshake (accepting pipelining when it is offered: handle
-// is called for one message at a time either way), then calls handle for each message until stdin
+// The filter side: answers the handshake (accepting pipelining and prepend when they are
+// offered: handle is called for one message at a time either way, and its prepend verdicts
+// are completed with the message when prepend is not agreed), then calls handle for each message until stdin
 // ends. Returns the exit code for the process (0 at a clean end of input, 76 on a framing
 // error). handle's exceptions become a verdict of 75 for that message, never a lost message.
 using Handler = std::function<Verdict(const Envelope& envelope, const std::string& message)>;

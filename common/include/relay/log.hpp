@@ -26,6 +26,13 @@ using Field = std::pair<std::string_view, std::string_view>;
 void event(std::initializer_list<Field> fields);
 std::string format_event(std::initializer_list<Field> fields);
 
+// With hold_lines(true), the lines of info() and event() on stderr are kept in memory and
+// written together by flush_lines() (or when 32 KiB are kept), not one write each: a streaming
+// filter writes them with each batch of verdicts. warning() and fatal() write what is kept,
+// then their own line, at once. Safe from several threads.
+void hold_lines(bool hold);
+void flush_lines();
+
 // Control bytes, DEL and invalid UTF-8 become '?', so a peer cannot forge log lines.
 std::string sanitize(std::string_view text);
 

@@ -72,6 +72,9 @@ class Claim {
   // rewrite() and finish() with one fsync instead of two: the new file replaces the old one
   // in active/ and moves on, and one fsync commits its data and both renames.
   void finish(Stage to, const Envelope& envelope, std::string_view message, int64_t next_attempt = 0);
+  // As finish(to, envelope(), message()) with prefix put before the message (header fields
+  // a filter adds), without a copy of the message.
+  void finish_prepended(Stage to, std::string_view prefix);
   // Puts the message back in the stage it came from, unchanged.
   void release();
   void remove();
@@ -81,8 +84,9 @@ class Claim {
   Claim(Spool& spool, std::string id, Stage origin, int fd, Envelope envelope, size_t body_offset,
         std::optional<std::string> message);
   std::string active_name() const;
-  // Writes envelope and message under tmp/ and renames the file over ours in active/, locked.
-  void replace(const Envelope& envelope, std::string_view message);
+  // Writes envelope, prefix and message under tmp/ and renames the file over ours in active/,
+  // locked; the new message is prefix followed by message.
+  void replace(const Envelope& envelope, std::string_view prefix, std::string_view message);
   void move_to(Stage to, int64_t next_attempt);  // rename out of active/, not yet synced
 
   Spool* spool_;
@@ -219,10 +223,10 @@ class Spool {
   int dir_fd(Stage stage) const { return dir_fds_[static_cast<int>(stage)]; }
   // Opens a stage's file read-only; -1 when it does not exist (or the id is not valid).
   int open_entry(Stage stage, const std::string& name) const;
-  // Writes a file in tmp/ holding envelope+message (not yet synced); returns its open fd (locked
-  // when lock). remove_stale: a file of that name already there is removed first.
-  int write_tmp(const std::string& id, std::string_view envelope_text, std::string_view message, bool lock,
-                bool remove_stale = false);
+  // Writes a file in tmp/ holding envelope+prefix+message (not yet synced); returns its open
+  // fd (locked when lock). remove_stale: a file of that name already there is removed first.
+  int write_tmp(const std::string& id, std::string_view envelope_text, std::string_view prefix,
+                std::string_view message, bool lock, bool remove_stale = false);
   // Renames a file of tmp/ into a stage and makes it durable (the file's data and the rename).
   // fresh: a new message, removed again when it cannot be made durable.
   void publish(const std::string& tmp_name, Stage stage, const std::string& name, int64_t mtime, int fd, bool fresh);

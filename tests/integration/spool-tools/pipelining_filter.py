@@ -8,7 +8,10 @@ Adds "X-Seen: SUBJECT PID AHEAD" to each message, where SUBJECT is the message's
 input was waiting. Subject "wait": before answering, wait up to 3 s for the next request
 (AHEAD is then "yes" only if spool-run sent it without this verdict). "hold" -> 65, "die" ->
 the process exits mid-message, "garble" -> a broken verdict line.
-With PIPELINING_FILTER_PLAIN=1 it answers the plain handshake instead."""
+With PIPELINING_FILTER_PLAIN=1 it answers the plain handshake instead. With
+PIPELINING_FILTER_PREPEND=1 it accepts the prepend extension when offered and answers with the
+X-Seen line alone ("0 +LENGTH"; Subject "same": "0 +0"); with PIPELINING_FILTER_PREPEND=unasked
+it answers so without having accepted it."""
 import os
 import re
 import select
@@ -48,10 +51,14 @@ def main():
         sys.exit(64)
     offered = os.environ.get("RELAY_FILTER_EXTENSIONS", "").split()
     pipelining = "pipelining" in offered and os.environ.get("PIPELINING_FILTER_PLAIN") != "1"
+    prepend_mode = os.environ.get("PIPELINING_FILTER_PREPEND")
+    accept_prepend = prepend_mode == "1" and "prepend" in offered
+    prepend = accept_prepend or prepend_mode == "unasked"
     rin = Input(0)
     if rin.line() != b"relay-filter 1":
         sys.exit(76)
-    os.write(1, b"relay-filter 1 pipelining\n" if pipelining else b"relay-filter 1\n")
+    accepted = [b"pipelining"] * pipelining + [b"prepend"] * accept_prepend
+    os.write(1, b" ".join([b"relay-filter 1"] + accepted) + b"\n")
     while True:
         header = rin.line()
         if header is None:
@@ -69,6 +76,9 @@ def main():
             answer = b"what?\n"
         elif subject == b"hold":
             answer = b"65 0 held " + subject + b"\n"
+        elif prepend:
+            added = b"" if subject == b"same" else b"X-Seen: %s %d %s\r\n" % (subject, os.getpid(), ahead)
+            answer = b"0 +%d \n" % len(added) + added
         else:
             new = b"X-Seen: %s %d %s\r\n" % (subject, os.getpid(), ahead) + message
             answer = b"0 %d \n" % len(new) + new

@@ -1,7 +1,8 @@
 """spool-run --stream with a filter that accepts relay-filter(7) pipelining: requests are sent
 ahead of their verdicts, each verdict still reaches its own message, and a filter that dies or
 garbles its answer mid-pipeline loses nothing: the awaited message goes back, the ones sent
-after it go to the new filter."""
+after it go to the new filter. With the prepend extension only the added header comes back,
+and the message is kept byte for byte behind it."""
 import pathlib
 import re
 
@@ -81,3 +82,33 @@ def test_max_stops_with_nothing_left_claimed(spool):
     assert run.returncode == 0, run.stderr
     assert len(results(run.stdout)) == 3
     empty_spool_except(spool, incoming=7, outgoing=3)
+
+
+def test_prepend_verdicts_keep_the_message_behind_the_added_bytes(spool):
+    subjects = ["ok1", "same", "ok2"]
+    ids = inject_subjects(spool, subjects)
+    originals = {s: relaytest.read_spool_file(spool / "incoming" / i) for s, i in ids.items()}
+    unchanged = (spool / "incoming" / ids["same"]).read_bytes()
+    run = tool("spool-run", "--stream", "--", FILTER, spool=spool, env={"PIPELINING_FILTER_PREPEND": "1"})
+    assert run.returncode == 0, run.stderr
+    assert set(results(run.stdout).values()) == {"passed"}
+    for subject in ("ok1", "ok2"):
+        envelope, message = relaytest.read_spool_file(spool / "outgoing" / ids[subject])
+        added, _, rest = message.partition(b"\r\n")
+        assert added.startswith(b"X-Seen: " + subject.encode() + b" ")
+        assert rest == originals[subject][1]
+        assert envelope["size"] == [str(len(message))]
+    # "0 +0": the message moves on as it was, envelope and all.
+    assert (spool / "outgoing" / ids["same"]).read_bytes() == unchanged
+    empty_spool_except(spool, outgoing=len(subjects))
+
+
+def test_prepend_verdict_without_the_extension_breaks_the_framing(spool):
+    ids = inject_subjects(spool, ["ok1", "ok2"])
+    originals = {i: (spool / "incoming" / i).read_bytes() for i in ids.values()}
+    run = tool("spool-run", "--stream", "--", FILTER, spool=spool, env={"PIPELINING_FILTER_PREPEND": "unasked"})
+    assert run.returncode == 0, run.stderr
+    assert set(results(run.stdout).values()) == {"deferred filter broke the framing"}
+    for name, original in originals.items():
+        assert (spool / "incoming" / name).read_bytes() == original
+    empty_spool_except(spool, incoming=2)

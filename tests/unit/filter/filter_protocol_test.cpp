@@ -1,6 +1,8 @@
 // relay::filter::serve driven over real pipes, the way spool-run drives a streaming filter:
 // the filter runs in a forked child with the pipes as its stdin and stdout.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 
 #include "relay/envelope.hpp"
 #include "relay/filter_protocol.hpp"
+#include "relay/log.hpp"
 
 namespace {
 
@@ -185,20 +188,112 @@ TEST(FilterProtocol, StreamingRequestedReadsEnvironment) {
   unsetenv("RELAY_FILTER_PROTOCOL");
 }
 
-// Pipelining is accepted only when spool-run offers it, as a whole word of the list; the
+// Extensions are accepted only when spool-run offers them, as whole words of the list; the
 // requests sent ahead are answered one by one, in order.
-TEST(FilterProtocol, AcceptsPipeliningOnlyWhenOffered) {
+TEST(FilterProtocol, AcceptsExtensionsOnlyWhenOffered) {
   const std::string requests = frame("one") + frame("defer") + frame("two");
   const std::string verdicts = "0 15 \nX-Rcpts: 2\r\nONE75 0 try later\n0 15 \nX-Rcpts: 2\r\nTWO";
-  for (const char* offer : {"pipelining", "future-thing pipelining", "pipelining-not", ""}) {
+  const std::pair<const char*, const char*> offers[] = {
+      {"pipelining", "relay-filter 1 pipelining\n"},
+      {"future-thing pipelining", "relay-filter 1 pipelining\n"},
+      {"prepend future-thing pipelining", "relay-filter 1 pipelining prepend\n"},
+      {"prepend", "relay-filter 1 prepend\n"},
+      {"pipelining-not prepended", "relay-filter 1\n"},
+      {"", "relay-filter 1\n"}};
+  for (const auto& [offer, answer] : offers) {
     setenv("RELAY_FILTER_EXTENSIONS", offer, 1);
     FilterRun run = run_filter(kHello + requests);
-    bool accepted = std::string(offer).find("pipelining") != std::string::npos && std::string(offer) != "pipelining-not";
-    EXPECT_EQ(run.output, (accepted ? "relay-filter 1 pipelining\n" : kHello) + verdicts) << offer;
+    EXPECT_EQ(run.output, answer + verdicts) << offer;
     EXPECT_EQ(run.exit_code, 0);
   }
   unsetenv("RELAY_FILTER_EXTENSIONS");
   EXPECT_EQ(run_filter(kHello).output, kHello);
+}
+
+// Adds one field ("same": nothing) as a prepend verdict, the way dkim-sign answers.
+Verdict prepend_filter(const Envelope&, const std::string& message) {
+  return {0, "", message == "same" ? "" : "X-Added: 1\r\n", true};
+}
+
+// With prepend agreed only the added bytes go back, marked "+"; without it, serve() sends
+// them followed by the message, so the handler need not know what spool-run speaks.
+TEST(FilterProtocol, PrependVerdictCarriesOnlyTheAddedBytesWhenAgreed) {
+  const std::string requests = frame("a\r\n") + frame("same");
+  auto serving = [] { return relay::filter::serve(prepend_filter); };
+  setenv("RELAY_FILTER_EXTENSIONS", "pipelining prepend", 1);
+  FilterRun agreed = run_filter(kHello + requests, serving);
+  EXPECT_EQ(agreed.output, "relay-filter 1 pipelining prepend\n0 +12 \nX-Added: 1\r\n0 +0 \n");
+  setenv("RELAY_FILTER_EXTENSIONS", "pipelining", 1);
+  FilterRun plain = run_filter(kHello + requests, serving);
+  EXPECT_EQ(plain.output, "relay-filter 1 pipelining\n0 15 \nX-Added: 1\r\na\r\n0 4 \nsame");
+  unsetenv("RELAY_FILTER_EXTENSIONS");
+  EXPECT_EQ(agreed.exit_code, 0);
+  EXPECT_EQ(plain.exit_code, 0);
+}
+
+// A filter serving spool-run live: its stdin, stdout and stderr are pipes the test holds.
+class LiveFilter {
+ public:
+  explicit LiveFilter(const std::function<int()>& serving) {
+    int in[2], out[2], err[2];
+    if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0) throw std::runtime_error("pipe");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], STDIN_FILENO), dup2(out[1], STDOUT_FILENO), dup2(err[1], STDERR_FILENO);
+      for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) close(fd);
+      _exit(serving());
+    }
+    close(in[0]), close(out[1]), close(err[1]);
+    in_ = in[1], out_ = out[0], err_ = err[0];
+  }
+  ~LiveFilter() {
+    close_input();
+    close(out_), close(err_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+  void send(const std::string& bytes) { ASSERT_EQ(write(in_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size())); }
+  void close_input() {
+    if (in_ >= 0) close(in_);
+    in_ = -1;
+  }
+  // What the filter wrote on fd until it has written `expected` (or 5 s passed).
+  std::string read_until(bool from_stderr, const std::string& expected) {
+    std::string& seen = from_stderr ? stderr_ : stdout_;
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (seen.find(expected) == std::string::npos && std::chrono::steady_clock::now() < give_up) {
+      pollfd p{from_stderr ? err_ : out_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      ssize_t n = read(p.fd, buf, sizeof buf);
+      if (n <= 0) break;
+      seen.append(buf, static_cast<size_t>(n));
+    }
+    return seen;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1, out_ = -1, err_ = -1;
+  std::string stdout_, stderr_;
+};
+
+// Verdicts and the handler's log lines are written in batches, but never held while the
+// filter waits for its next request: spool-run may be waiting for them to send it.
+TEST(FilterProtocol, VerdictAndLogLineAreSentBeforeWaitingForInput) {
+  setenv("RELAY_FILTER_EXTENSIONS", "pipelining", 1);
+  LiveFilter filter([] {
+    return relay::filter::serve([](const Envelope& envelope, const std::string& message) {
+      relay::log::event({{"seen", message}});
+      return upper_filter(envelope, message);
+    });
+  });
+  unsetenv("RELAY_FILTER_EXTENSIONS");
+  filter.send(kHello + frame("one"));
+  EXPECT_EQ(filter.read_until(false, "ONE"), "relay-filter 1 pipelining\n0 15 \nX-Rcpts: 2\r\nONE");
+  EXPECT_EQ(filter.read_until(true, "seen=one\n"), "relay: seen=one\n");
+  filter.send(frame("two"));
+  EXPECT_THAT(filter.read_until(false, "TWO"), testing::EndsWith("0 15 \nX-Rcpts: 2\r\nTWO"));
+  EXPECT_EQ(filter.read_until(true, "seen=two\n"), "relay: seen=one\nrelay: seen=two\n");
 }
 
 // serve_concurrently: "meet" waits (at most 5 s; "try-meet" 300 ms) until another call is in

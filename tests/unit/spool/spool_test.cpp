@@ -274,24 +274,34 @@ TEST_F(SpoolTest, WriterKilledAtRandomPointsLeavesNoPartialMessage) {
   EXPECT_EQ(count_files(root() + "/tmp"), 0u);
 }
 
+// The new message given whole, or as a prefix before the claimed one (a large one is not
+// read before the prefix needs it).
 TEST_F(SpoolTest, FinishWithNewMessageReplacesAndMovesInBothSyncOrders) {
+  const std::string large(300000, 'x');
   for (bool portable : {false, true}) {
-    if (portable) setenv("RELAY_SPOOL_SYNC", "directory", 1);
-    Spool spool(root());
-    unsetenv("RELAY_SPOOL_SYNC");
-    std::string id = spool.deposit(Stage::kIncoming, envelope_for("a@b", {"c@d"}), "body");
-    auto claim = spool.claim(Stage::kIncoming, id);
-    ASSERT_TRUE(claim);
-    EXPECT_EQ(claim->message(), "body");
-    claim->finish(Stage::kOutgoing, claim->envelope(), "DKIM-Signature: x\r\nbody");
-    auto loaded = spool.load(Stage::kOutgoing, id);
-    ASSERT_TRUE(loaded) << "portable=" << portable;
-    EXPECT_EQ(loaded->message, "DKIM-Signature: x\r\nbody");
-    EXPECT_EQ(loaded->envelope.size, loaded->message.size());
-    EXPECT_EQ(count_files(root() + "/active"), 0u);
-    EXPECT_EQ(count_files(root() + "/tmp"), 0u);
-    EXPECT_EQ(count_files(root() + "/incoming"), 0u);
-    spool.remove(Stage::kOutgoing, id);
+    for (const std::string& body : {std::string("body"), large}) {
+      for (bool prepended : {false, true}) {
+        if (portable) setenv("RELAY_SPOOL_SYNC", "directory", 1);
+        Spool spool(root());
+        unsetenv("RELAY_SPOOL_SYNC");
+        std::string id = spool.deposit(Stage::kIncoming, envelope_for("a@b", {"c@d"}), body);
+        auto claim = spool.claim(Stage::kIncoming, id);
+        ASSERT_TRUE(claim);
+        if (prepended)
+          claim->finish_prepended(Stage::kOutgoing, "DKIM-Signature: x\r\n");
+        else
+          claim->finish(Stage::kOutgoing, claim->envelope(), "DKIM-Signature: x\r\n" + body);
+        auto loaded = spool.load(Stage::kOutgoing, id);
+        ASSERT_TRUE(loaded) << "portable=" << portable << " prepended=" << prepended;
+        EXPECT_EQ(loaded->message, "DKIM-Signature: x\r\n" + body);
+        EXPECT_EQ(loaded->envelope.size, loaded->message.size());
+        EXPECT_EQ(loaded->envelope.recipients.at(0).address, "c@d");
+        EXPECT_EQ(count_files(root() + "/active"), 0u);
+        EXPECT_EQ(count_files(root() + "/tmp"), 0u);
+        EXPECT_EQ(count_files(root() + "/incoming"), 0u);
+        spool.remove(Stage::kOutgoing, id);
+      }
+    }
   }
 }
 
