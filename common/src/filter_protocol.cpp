@@ -243,6 +243,33 @@ std::optional<Agreed> handshake(Input& input) {
   return agreed;
 }
 
+// Verdicts on their way to spool-run, written several at a time: a batch of quick requests
+// costs one write and wakes spool-run once. The handler's log lines (log::hold_lines) go out
+// just before them, so no verdict arrives without its message's log line. Not thread-safe:
+// its owner locks.
+class VerdictBatch {
+ public:
+  using Time = std::chrono::steady_clock::time_point;
+
+  void add(const std::string& frame, Time now) {
+    if (frames_.empty()) first_added_ = now;
+    frames_ += frame;
+  }
+  bool full() const { return frames_.size() >= kMaxBytes; }
+  bool held_since_before(Time when) const { return !frames_.empty() && first_added_ < when; }
+  void send() {
+    log::flush_lines();
+    if (frames_.empty()) return;
+    write_all(STDOUT_FILENO, frames_, "a verdict");
+    frames_.clear();
+  }
+
+ private:
+  static constexpr size_t kMaxBytes = 65536;
+  std::string frames_;
+  Time first_added_;
+};
+
 // Threads that take turns: one at a time reads the next request (so requests are numbered in
 // the order they came), then handles it while another reads, and writes its verdict when its
 // number's turn comes. A thread finding another one reading sleeps until a reader sees more
@@ -251,20 +278,23 @@ std::optional<Agreed> handshake(Input& input) {
 // spends on a message (some 60 us), one thread does all the work and no CPU goes to waking
 // the others or is taken from spool-run. Each thread holds one request at a time.
 //
-// Verdicts are collected and written together just before a read of input (which may wait
-// for spool-run), or at once when another thread is reading meanwhile: a batch of requests
-// read together costs one write and wakes spool-run once, and no verdict is held while
-// its filter waits for input. The handler's log lines are held and written the same way.
+// Verdicts are batched while requests are quick: a batch goes out before a read of input
+// (which may wait for spool-run), at once when another thread is reading meanwhile, and
+// before a request is handled when its oldest verdict is 1 ms old. So a verdict waits at
+// most about 1 ms plus one request's handling: never past spool-run's --timeout unless that
+// request itself runs that long, and a handler that crashes takes few answered messages'
+// verdicts with it (spool-run then finds the culprit by sending them again one at a time).
 class TakingTurns {
  public:
   // Requests handled faster than this on average are left to one thread.
   static constexpr std::chrono::nanoseconds kWorthASecondThread = std::chrono::microseconds(150);
+  static constexpr std::chrono::nanoseconds kLongestHold = std::chrono::milliseconds(1);
 
   TakingTurns(Input& input, const Handler& handle, bool prepend_agreed)
       : input_(input), handle_(handle), prepend_agreed_(prepend_agreed) {
     input_.before_read([this] {
       std::lock_guard lock(output_mutex_);
-      if (!failure_) send_verdicts();
+      if (!failure_) batch_.send();
     });
   }
   ~TakingTurns() { input_.before_read(nullptr); }
@@ -282,7 +312,7 @@ class TakingTurns {
     work();
     for (auto& other : others) other.join();
     if (failure_) std::rethrow_exception(failure_);
-    send_verdicts();  // those of the last requests, read before input ended or broke
+    batch_.send();  // those of the last requests, read before input ended or broke
     return last_ == Request::kEnd ? kExitOk : kExitProtocol;
   }
 
@@ -292,14 +322,16 @@ class TakingTurns {
     try {
       while (auto number = take(envelope_text, message)) {
         auto start = std::chrono::steady_clock::now();
+        send_verdicts_held_since(start - kLongestHold);
         std::string frame = verdict_frame(judge(handle_, envelope_text, message), message, prepend_agreed_);
-        note_handling_time(std::chrono::steady_clock::now() - start);
+        auto end = std::chrono::steady_clock::now();
+        note_handling_time(end - start);
         std::unique_lock lock(output_mutex_);
-        turn_.wait(lock, [&] { return written_count_ == *number || failure_; });
+        turn_.wait(lock, [&] { return collected_count_ == *number || failure_; });
         if (failure_) return;
-        verdicts_ += frame;
-        ++written_count_;
-        if (verdicts_.size() >= kBatchBytes || someone_reading()) send_verdicts();
+        batch_.add(frame, end);
+        ++collected_count_;
+        if (batch_.full() || someone_reading()) batch_.send();
         turn_.notify_all();
       }
     } catch (...) {
@@ -339,12 +371,9 @@ class TakingTurns {
     return read_count_++;
   }
 
-  // Writes the verdicts collected; output_mutex_ held (or no other thread left).
-  void send_verdicts() {
-    log::flush_lines();  // the handler's log lines go out no later than their verdicts
-    if (verdicts_.empty()) return;
-    write_all(STDOUT_FILENO, verdicts_, "a verdict");
-    verdicts_.clear();
+  void send_verdicts_held_since(VerdictBatch::Time when) {
+    std::lock_guard lock(output_mutex_);
+    if (!failure_ && batch_.held_since_before(when)) batch_.send();
   }
 
   bool someone_reading() {
@@ -387,11 +416,10 @@ class TakingTurns {
   bool stopping_ = false;
   uint64_t read_count_ = 0;
   Request last_ = Request::kEnd;
-  std::mutex output_mutex_;         // guards written_count_, verdicts_ and failure_; taken before read_mutex_
+  std::mutex output_mutex_;         // guards collected_count_, batch_ and failure_; taken before read_mutex_
   std::condition_variable turn_;
-  uint64_t written_count_ = 0;      // verdicts collected, sent or not
-  std::string verdicts_;            // collected and not yet sent
-  static constexpr size_t kBatchBytes = 65536;
+  uint64_t collected_count_ = 0;    // verdicts added to the batch, sent or not
+  VerdictBatch batch_;
   std::exception_ptr failure_;
 };
 

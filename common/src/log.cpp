@@ -1,5 +1,6 @@
 #include "relay/log.hpp"
 
+#include <limits.h>
 #include <syslog.h>
 
 #include <cstdio>
@@ -12,16 +13,25 @@ namespace {
 std::string g_program = "relay";
 Sink g_sink = Sink::kStderr;
 
-// Lines kept by hold_lines(true); only whole lines, so they never interleave with another
-// process's lines on the same stderr.
+// Lines kept by hold_lines(true). They are written in pieces of whole lines of at most
+// PIPE_BUF bytes: a write that size to a pipe is not interleaved with other processes'
+// writes (spool-run and its filter share a stderr), so no line is cut by another's.
 std::mutex g_held_mutex;
 bool g_holding = false;
 std::string g_held;
 constexpr size_t kMaxHeld = 32768;
 
 void write_held() {
-  if (g_held.empty()) return;
-  std::fwrite(g_held.data(), 1, g_held.size(), stderr);
+  std::string_view rest = g_held;
+  while (!rest.empty()) {
+    size_t piece = rest.size();
+    if (piece > PIPE_BUF) {
+      size_t last_lf = rest.rfind('\n', PIPE_BUF - 1);
+      piece = last_lf == std::string_view::npos ? PIPE_BUF : last_lf + 1;  // a longer line goes in parts
+    }
+    std::fwrite(rest.data(), 1, piece, stderr);
+    rest.remove_prefix(piece);
+  }
   g_held.clear();
 }
 

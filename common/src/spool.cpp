@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <stdexcept>
 
 #include "relay/headers.hpp"
 #include "relay/log.hpp"
@@ -41,10 +41,8 @@ void close_quietly(int fd) {
 }
 
 // Writes every byte of the parts, in order; throws on error.
-void write_parts(int fd, std::initializer_list<std::string_view> parts, const std::string& what) {
-  constexpr size_t kMaxParts = 3;  // envelope, prefix, message
-  if (parts.size() > kMaxParts) throw std::logic_error("write_parts: too many parts");
-  iovec iov[kMaxParts];
+void write_parts(int fd, const std::array<std::string_view, 3>& parts, const std::string& what) {
+  iovec iov[3];
   size_t count = 0;
   for (std::string_view part : parts)
     if (!part.empty()) iov[count++] = {const_cast<char*>(part.data()), part.size()};
@@ -601,7 +599,7 @@ void Spool::Writer::flush_buffer() {
       if (fd_ < 0) fail_io("unable to create " + spool_->path(Stage::kTmp, id_), errno);
       ::flock(fd_, LOCK_EX | LOCK_NB);
     }
-    write_parts(fd_, {buffer_}, spool_->path(Stage::kTmp, id_));
+    write_parts(fd_, {buffer_, {}, {}}, spool_->path(Stage::kTmp, id_));
   } catch (...) {
     abort();
     throw;
@@ -744,15 +742,18 @@ void Claim::move_to(Stage to, int64_t next_attempt) {
 // lease), the new one in active/ or in to/, a short one being caught by its size
 // (relay-spool(5), DURABILITY). The portable order syncs each directory on the way.
 void Claim::finish(Stage to, const Envelope& envelope, std::string_view message, int64_t next_attempt) {
-  replace(envelope, "", message);
-  if (spool_->sync_directories_) spool_->sync(Stage::kActive);
-  finish(to, next_attempt);
+  finish_replaced(to, envelope, "", message, next_attempt);
 }
 
 void Claim::finish_prepended(Stage to, std::string_view prefix) {
-  replace(envelope_, prefix, message());
+  finish_replaced(to, envelope_, prefix, message(), 0);
+}
+
+void Claim::finish_replaced(Stage to, const Envelope& envelope, std::string_view prefix, std::string_view message,
+                            int64_t next_attempt) {
+  replace(envelope, prefix, message);
   if (spool_->sync_directories_) spool_->sync(Stage::kActive);
-  finish(to);
+  finish(to, next_attempt);
 }
 
 void Claim::finish(Stage to, int64_t next_attempt) {

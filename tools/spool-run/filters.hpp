@@ -17,7 +17,7 @@ struct FilterSettings {
   std::string spool;
   std::string stage;                 // the stage messages are taken from
   std::chrono::seconds timeout{300};
-  size_t max_output = 0;             // largest new message accepted
+  size_t max_output = 0;             // most bytes a filter may write for one message
 };
 
 class Filter {

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   app.add_flag("--once", once, "one pass over the stage, then exit (the default)")->excludes(loop_flag);
   app.add_option("--max", max_messages, "stop after this many messages (0: no limit)")->capture_default_str();
   app.add_option("--timeout", timeout, "longest a filter may take over one message")->capture_default_str();
-  app.add_option("--max-size", max_size, "largest new message a filter may write, in bytes")->capture_default_str();
+  app.add_option("--max-size", max_size, "most bytes a filter may write for one message (with prepend: the bytes it adds)")->capture_default_str();
   app.add_option("--retry", retry, "with --loop: how long a deferred message waits before the next try")
       ->capture_default_str();
   app.add_option("command", command, "the filter and its arguments, after --")->required();

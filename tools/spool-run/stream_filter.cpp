@@ -86,32 +86,43 @@ class StreamFilter : public Filter {
   }
 
   filter::Verdict collect() override {
-    if (!child_) start();  // after a loss: the requests still in flight go to the new filter
-    send_pending();
-    bool bad = false;
-    Child::Exchange exchange{.input = {}, .close_input_after = false,
-                             .max_output = settings_.max_output + kMaxVerdictLine + kReadAhead,
-                             .complete = [&](const std::string& o) {
-                               auto h = parse_header(o, prepend_, bad);
-                               bad = bad || (h && h->length > settings_.max_output);
-                               return bad || (h && o.size() >= h->size + h->length);
-                             }};
-    Child::Pumped pumped = child_->pump(exchange, replies_, deadline());
-    auto header = parse_header(replies_, prepend_, bad);
-    if (header && header->length > settings_.max_output) pumped = Child::Pumped::kTooLarge;
-    if (pumped != Child::Pumped::kDone || bad || !header || replies_.size() < header->size + header->length)
-      return lost(pumped == Child::Pumped::kTimeout ? "filter timed out" :
-                  pumped == Child::Pumped::kTooLarge ? "filter output too large" :
-                  pumped == Child::Pumped::kOutputEnded ? "filter ended" : "filter broke the framing");
-    filter::Verdict v;
-    v.code = header->code;
-    v.reason = header->reason;
-    v.prepend = header->prepend;
-    if (v.code == kExitOk) v.message = replies_.substr(header->size, header->length);
-    replies_.erase(0, header->size + header->length);  // what is left belongs to later verdicts
-    requests_.pop_front();
-    --sent_;
-    return v;
+    for (;;) {
+      if (!child_) start();  // after a loss: the requests still in flight go to the new filter
+      send_pending();
+      bool bad = false;
+      Child::Exchange exchange{.input = {}, .close_input_after = false,
+                               .max_output = settings_.max_output + kMaxVerdictLine + kReadAhead,
+                               .complete = [&](const std::string& o) {
+                                 auto h = parse_header(o, prepend_, bad);
+                                 bad = bad || (h && h->length > settings_.max_output);
+                                 return bad || (h && o.size() >= h->size + h->length);
+                               }};
+      Child::Pumped pumped = child_->pump(exchange, replies_, deadline());
+      auto header = parse_header(replies_, prepend_, bad);
+      if (header && header->length > settings_.max_output) pumped = Child::Pumped::kTooLarge;
+      if (pumped != Child::Pumped::kDone || bad || !header || replies_.size() < header->size + header->length) {
+        std::string what = pumped == Child::Pumped::kTimeout    ? "filter timed out"
+                           : pumped == Child::Pumped::kTooLarge  ? "filter output too large"
+                           : pumped == Child::Pumped::kOutputEnded ? "filter ended"
+                                                                   : "filter broke the framing";
+        // With several requests in flight the filter may have failed on a later one (holding
+        // the verdicts before it, or on another thread): they go to a new filter one at a
+        // time, and the next failure is then the oldest's own.
+        if (suspects_ == 0 && sent_ > 1) {
+          restart_one_at_a_time(what);
+          continue;
+        }
+        return lost(what);
+      }
+      filter::Verdict v;
+      v.code = header->code;
+      v.reason = header->reason;
+      v.prepend = header->prepend;
+      if (v.code == kExitOk) v.message = replies_.substr(header->size, header->length);
+      replies_.erase(0, header->size + header->length);  // what is left belongs to later verdicts
+      answered_oldest();
+      return v;
+    }
   }
 
  private:
@@ -127,10 +138,11 @@ class StreamFilter : public Filter {
   Deadline deadline() const { return std::chrono::steady_clock::now() + settings_.timeout; }
 
   // Writes the requests not yet sent to this filter process: all of them with pipelining,
-  // else only the oldest (the next goes once its verdict is in). The verdicts that come
+  // else (or while suspects are tried one at a time) only the oldest: the next goes once its
+  // verdict is in. The verdicts that come
   // meanwhile are read, so neither side blocks.
   void send_pending() {
-    while (!stalled_ && sent_ < requests_.size() && (pipelining_ || sent_ == 0)) {
+    while (!stalled_ && sent_ < requests_.size() && ((pipelining_ && suspects_ == 0) || sent_ == 0)) {
       Child::Exchange exchange{.input = requests_[sent_], .close_input_after = false,
                                .max_output = (settings_.max_output + kMaxVerdictLine) * kPipelineWindow + kReadAhead,
                                .complete = nullptr, .until_written = true};
@@ -168,12 +180,28 @@ class StreamFilter : public Filter {
     return true;
   }
 
-  // The filter is gone or useless: replace it at the next message. The oldest message in
-  // flight goes back (it was the one being worked on); the others go to the new filter.
+  // The oldest request has its verdict, or has been given one.
+  void answered_oldest() {
+    requests_.pop_front();
+    if (sent_ > 0) --sent_;
+    if (suspects_ > 0) --suspects_;
+  }
+
+  // The filter failed with several requests in flight: it is replaced at once, and the new
+  // one gets them one at a time; none of them is put back yet.
+  void restart_one_at_a_time(const std::string& what) {
+    log::warning(what + " (pid " + std::to_string(child_->pid()) + ") with " + std::to_string(sent_) +
+                 " messages in flight; restarting it, sending them one at a time");
+    suspects_ = sent_;
+    child_.reset();
+  }
+
+  // The filter is gone or useless with only the oldest message in flight (it was the one
+  // being worked on): that message goes back, the filter is replaced at the next message.
   filter::Verdict lost(const std::string& what) {
     log::warning(what + " (pid " + std::to_string(child_->pid()) + "); restarting it");
     child_.reset();
-    requests_.pop_front();
+    answered_oldest();
     sent_ = 0;
     filter::Verdict v;
     v.code = kExitTemporary;
@@ -191,6 +219,7 @@ class StreamFilter : public Filter {
   bool stalled_ = false;              // a request could not be written: send no more to this process
   std::deque<std::string> requests_;  // not yet answered, oldest first
   size_t sent_ = 0;                   // how many of them this filter process has been sent
+  size_t suspects_ = 0;               // the oldest ones, in flight when a filter failed: sent one at a time
   std::string replies_;               // read from the filter and not yet taken as a verdict
 };
 

@@ -88,6 +88,9 @@ class Claim {
   // locked; the new message is prefix followed by message.
   void replace(const Envelope& envelope, std::string_view prefix, std::string_view message);
   void move_to(Stage to, int64_t next_attempt);  // rename out of active/, not yet synced
+  // replace() and finish(to, next_attempt) with one fsync: the two finish() that rewrite.
+  void finish_replaced(Stage to, const Envelope& envelope, std::string_view prefix, std::string_view message,
+                       int64_t next_attempt);
 
   Spool* spool_;
   std::string id_;

@@ -11,7 +11,10 @@ the process exits mid-message, "garble" -> a broken verdict line.
 With PIPELINING_FILTER_PLAIN=1 it answers the plain handshake instead. With
 PIPELINING_FILTER_PREPEND=1 it accepts the prepend extension when offered and answers with the
 X-Seen line alone ("0 +LENGTH"; Subject "same": "0 +0"); with PIPELINING_FILTER_PREPEND=unasked
-it answers so without having accepted it."""
+it answers so without having accepted it. With PIPELINING_FILTER_BATCH=1 it holds its answers
+while more input is already read (as relay::filter::serve() batches them), and Subject "gather"
+first waits up to 3 s for a request with Subject "die" to be read too, so the answers before
+it are held when the filter dies."""
 import os
 import re
 import select
@@ -59,7 +62,12 @@ def main():
         sys.exit(76)
     accepted = [b"pipelining"] * pipelining + [b"prepend"] * accept_prepend
     os.write(1, b" ".join([b"relay-filter 1"] + accepted) + b"\n")
+    batch = os.environ.get("PIPELINING_FILTER_BATCH") == "1"
+    held = b""
     while True:
+        if held and not (batch and rin.buffer):
+            os.write(1, held)
+            held = b""
         header = rin.line()
         if header is None:
             return 0
@@ -69,6 +77,8 @@ def main():
         subject = re.search(rb"Subject: (\S+)", message).group(1)
         if subject == b"wait" and not rin.buffer:
             rin.fill(timeout=3)
+        while subject == b"gather" and b"Subject: die" not in rin.buffer and rin.fill(timeout=3):
+            pass
         ahead = b"yes" if rin.buffer else b"no"
         if subject == b"die":
             os._exit(3)
@@ -82,7 +92,7 @@ def main():
         else:
             new = b"X-Seen: %s %d %s\r\n" % (subject, os.getpid(), ahead) + message
             answer = b"0 %d \n" % len(new) + new
-        os.write(1, answer)
+        held += answer
 
 
 if __name__ == "__main__":

@@ -296,6 +296,31 @@ TEST(FilterProtocol, VerdictAndLogLineAreSentBeforeWaitingForInput) {
   EXPECT_EQ(filter.read_until(true, "seen=two\n"), "relay: seen=one\nrelay: seen=two\n");
 }
 
+// Verdicts of quick requests are batched, but none waits on more than one request's handling:
+// "slow" takes 50 ms, so by the time "block" is handled the earlier verdicts are over 1 ms
+// old and go out first; "block" then waits until the test, having seen them, lets it go.
+TEST(FilterProtocol, HeldVerdictsGoOutBeforeTheNextLongRequest) {
+  int release[2];
+  ASSERT_EQ(pipe(release), 0);
+  setenv("RELAY_FILTER_EXTENSIONS", "pipelining", 1);
+  LiveFilter filter([&] {
+    return relay::filter::serve([&](const Envelope& envelope, const std::string& message) {
+      if (message == "block") {
+        pollfd p{release[0], POLLIN, 0};
+        if (poll(&p, 1, 5000) != 1) return Verdict{75, "never released", ""};
+      }
+      if (message == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return upper_filter(envelope, message);
+    });
+  });
+  unsetenv("RELAY_FILTER_EXTENSIONS");
+  filter.send(kHello + frame("one") + frame("slow") + frame("block"));
+  EXPECT_THAT(filter.read_until(false, "SLOW"), testing::EndsWith("ONE0 16 \nX-Rcpts: 2\r\nSLOW"));
+  ASSERT_EQ(write(release[1], "x", 1), 1);
+  EXPECT_THAT(filter.read_until(false, "BLOCK"), testing::EndsWith("0 17 \nX-Rcpts: 2\r\nBLOCK"));
+  close(release[0]), close(release[1]);
+}
+
 // serve_concurrently: "meet" waits (at most 5 s; "try-meet" 300 ms) until another call is in
 // the handler too, so it passes only when two messages are handled at once; "slow" takes 50 ms, so the
 // message after it is done first; anything else is upper-cased.
