@@ -253,38 +253,36 @@ void JsonWriter::key(std::string_view k) {
   first_ = false;
 }
 
-JsonWriter& JsonWriter::begin_object() {
-  separate();
-  out_ += '{';
-  first_ = true;
+JsonWriter& JsonWriter::open(char bracket) {
+  out_ += bracket;
+  first_ = true;  // the first element of the new container
   return *this;
 }
 
-JsonWriter& JsonWriter::begin_object(std::string_view k) {
-  key(k);
-  out_ += '{';
-  first_ = true;
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_object() {
-  out_ += '}';
+JsonWriter& JsonWriter::close(char bracket) {
+  out_ += bracket;
   first_ = false;  // back in the enclosing container, after the element just closed
   return *this;
 }
 
-JsonWriter& JsonWriter::begin_array(std::string_view k) {
-  key(k);
-  out_ += '[';
-  first_ = true;
-  return *this;
+JsonWriter& JsonWriter::begin_object() {
+  separate();
+  return open('{');
 }
 
-JsonWriter& JsonWriter::end_array() {
-  out_ += ']';
-  first_ = false;
-  return *this;
+JsonWriter& JsonWriter::begin_object(std::string_view k) {
+  key(k);
+  return open('{');
 }
+
+JsonWriter& JsonWriter::end_object() { return close('}'); }
+
+JsonWriter& JsonWriter::begin_array(std::string_view k) {
+  key(k);
+  return open('[');
+}
+
+JsonWriter& JsonWriter::end_array() { return close(']'); }
 
 JsonWriter& JsonWriter::field(std::string_view k, std::string_view value) {
   key(k);

@@ -86,6 +86,8 @@ class JsonWriter {
   JsonWriter(std::string& out, bool first) : out_(out), first_(first) {}
   void separate();                                 // the comma before every element but the first
   void key(std::string_view k);
+  JsonWriter& open(char bracket);   // starts a container's elements
+  JsonWriter& close(char bracket);  // ends them
   std::string& out_;
   bool first_ = true;
 };
